@@ -1,0 +1,152 @@
+"""Test set-up: the test database is created and migrated as the owner role, then every test
+runs as the application role (no superuser, no BYPASSRLS), exactly as the service does, so
+row-level security is in force in every test."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis as redis_lib
+from django.conf import settings
+from django.db import connections
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _credentials(url: str) -> dict[str, str]:
+    parts = urlsplit(url)
+    return {"USER": parts.username or "", "PASSWORD": parts.password or ""}
+
+
+def _switch_default(credentials: dict[str, str]) -> None:
+    for alias in connections:
+        connections[alias].close()
+    connections["default"].settings_dict.update(credentials)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: object) -> Iterator[None]:  # type: ignore[misc]
+    """Runs after pytest-django's own set-up, which ran as the owner (see pytest_configure)."""
+    app = _credentials(settings.DATABASE_URL)
+    owner = _credentials(settings.DATABASE_OWNER_URL or settings.DATABASE_URL)
+    _switch_default(app)
+    yield
+    _switch_default(owner)  # the owner drops the test database
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if settings.DATABASE_OWNER_URL:
+        connections["default"].settings_dict.update(_credentials(settings.DATABASE_OWNER_URL))
+
+
+def test_database_url() -> str:
+    """DATABASE_URL of the test database, as the application role."""
+    parts = urlsplit(settings.DATABASE_URL)
+    name = connections["default"].settings_dict["NAME"]
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def subprocess_env(**overrides: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=test_database_url(),
+        DJANGO_ENV="test",
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("DATABASE_TEST_NAME", None)
+    env.update(overrides)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listened on {port} within {timeout}s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup: None) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process on the real broker, using the test database."""
+    from config.celery import app
+
+    (ROOT / "var").mkdir(exist_ok=True)
+    log = open(ROOT / "var" / f"celery-test-{os.getpid()}.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "config", "worker",
+            "--pool", "threads", "--concurrency", "4", "--loglevel", "INFO",
+            "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=subprocess_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery worker exited with {proc.returncode}")
+        if app.control.ping(timeout=0.5):
+            break
+    else:
+        stop(proc)
+        raise RuntimeError("celery worker did not answer a ping within 30s")
+    yield proc
+    stop(proc)
+    log.close()
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis_lib.Redis]:
+    client = redis_lib.Redis.from_url(settings.REDIS_URL)
+    yield client
+    client.close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Each run writes under its own REDIS_KEY_PREFIX; leave nothing behind."""
+    try:
+        client = redis_lib.Redis.from_url(settings.REDIS_URL)
+        for key in client.scan_iter(f"{settings.REDIS_KEY_PREFIX}*", count=1000):
+            client.delete(key)
+        client.close()
+    except redis_lib.RedisError:
+        pass
+
+
+@pytest.fixture
+def api_client():  # type: ignore[no-untyped-def]
+    from rest_framework.test import APIClient
+
+    return APIClient()

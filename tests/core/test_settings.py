@@ -1,0 +1,100 @@
+"""Settings fail loudly: each case starts a fresh interpreter with a broken environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+GOOD_PRODUCTION = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": "k" * 30 + "abcdefghijklmnopqrstuvwxyz",
+    "ALLOWED_HOSTS": "api.example.com",
+    "PUBLIC_URL": "https://api.example.com",
+    "DATABASE_URL": "postgresql://app@127.0.0.1:5432/db",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def _base_env() -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "VIRTUAL_ENV"}}
+    base["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    return base
+
+
+def _load(env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+    base = _base_env()
+    base.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); " + ";".join(extra)],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_good_production_settings_load() -> None:
+    result = _load(GOOD_PRODUCTION, "from django.conf import settings", "print(settings.DEBUG)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"SECRET_KEY": None}, "SECRET_KEY is required"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY must be at least 50"),
+        ({"ALLOWED_HOSTS": None}, "ALLOWED_HOSTS is required"),
+        ({"DATABASE_URL": None}, "DATABASE_URL is required"),
+        ({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL must be a URL with scheme"),
+        ({"REDIS_URL": None}, "REDIS_URL is required"),
+        ({"DJANGO_DEBUG": "true"}, "DJANGO_DEBUG must not be on"),
+        ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG must be a boolean"),
+        ({"MAX_REQUEST_BYTES": "ten"}, "MAX_REQUEST_BYTES must be an integer"),
+        ({"MAX_REQUEST_BYTES": "10"}, "MAX_REQUEST_BYTES must be >= 1024"),
+        ({"DJANGO_ENV": "staging"}, "DJANGO_ENV must be one of"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
+        ({"PUBLIC_URL": "http://api.example.com"}, "PUBLIC_URL must be a URL with scheme https"),
+    ],
+)
+def test_bad_environment_fails_loudly(change: dict[str, str | None], message: str) -> None:
+    env = dict(GOOD_PRODUCTION)
+    for key, value in change.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    result = _load(env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
+
+
+def test_malformed_url_error_does_not_echo_the_password() -> None:
+    env = dict(GOOD_PRODUCTION, DATABASE_URL="mysql://app:hunter2secret@db/x")
+    result = _load(env)
+    assert result.returncode != 0
+    assert "hunter2secret" not in result.stderr
+
+
+def test_check_deploy_is_clean_under_production_settings() -> None:
+    base = _base_env()
+    base.update(GOOD_PRODUCTION)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
