@@ -41,7 +41,10 @@ def _missing(name: str) -> ImproperlyConfigured:
 
 
 def env_str(
-    name: str, default: str | _Missing | None = REQUIRED, *, environ: Mapping[str, str] | None = None
+    name: str,
+    default: str | _Missing | None = REQUIRED,
+    *,
+    environ: Mapping[str, str] | None = None,
 ) -> Any:
     value = _raw(name, environ)
     if value is None:

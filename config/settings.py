@@ -308,7 +308,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Database Workbench Cloud API",
     "DESCRIPTION": (
         "REST/JSON API for the desktop and web clients of the database workbench. Every error "
-        "uses one shape: `{\"error\": {\"code\", \"message\", \"fields\"?, \"request_id\"}}`. "
+        'uses one shape: `{"error": {"code", "message", "fields"?, "request_id"}}`. '
         "See docs/api.md."
     ),
     "VERSION": "1.0.0",

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.checks import Error, Tags, register as _register
+from django.core.checks import Error, Tags
+from django.core.checks import register as _register
 
 
 def app_role_check(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[Error]:

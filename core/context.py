@@ -22,7 +22,8 @@ class RequestContext:
 
 
 _current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "request_context", default=RequestContext()
+    "request_context",
+    default=RequestContext(),  # noqa: B039 - a frozen dataclass, immutable
 )
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")

@@ -59,9 +59,7 @@ def connect_signals() -> None:
 def role_problems() -> list[str]:
     """What is wrong with the role this process connects as (empty when it is safe)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
-        )
+        cursor.execute("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
         row = cursor.fetchone()
         problems = []
         if row and row[0]:

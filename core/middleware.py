@@ -22,7 +22,7 @@ class RequestContextMiddleware:
     async_capable = True
     sync_capable = True
 
-    def __init__(self, get_response: Callable) -> None:  # type: ignore[type-arg]
+    def __init__(self, get_response: Callable) -> None:
         self.get_response = get_response
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
@@ -53,7 +53,7 @@ class RequestContextMiddleware:
             },
         )
 
-    def __call__(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+    def __call__(self, request: HttpRequest):
         if self.is_async:
             return self.__acall__(request)
         started = time.perf_counter()
@@ -77,7 +77,7 @@ class BodySizeLimitMiddleware:
     bodies that declare no length); this middleware covers WSGI and the test client.
     """
 
-    def __init__(self, get_response: Callable) -> None:  # type: ignore[type-arg]
+    def __init__(self, get_response: Callable) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -88,7 +88,7 @@ class BodySizeLimitMiddleware:
             return error_response(400, "bad_request", "Content-Length is not a number.")
         if declared > settings.MAX_REQUEST_BYTES:
             return too_large_response()
-        return self.get_response(request)  # type: ignore[no-any-return]
+        return self.get_response(request)
 
 
 def too_large_response() -> HttpResponse:
@@ -107,7 +107,7 @@ class ProbeMiddleware:
     be refused by ALLOWED_HOSTS or redirected to HTTPS.
     """
 
-    def __init__(self, get_response: Callable) -> None:  # type: ignore[type-arg]
+    def __init__(self, get_response: Callable) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -115,4 +115,4 @@ class ProbeMiddleware:
             from core import health
 
             return health.healthz() if request.path == "/healthz" else health.readyz()
-        return self.get_response(request)  # type: ignore[no-any-return]
+        return self.get_response(request)

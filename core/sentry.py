@@ -16,7 +16,7 @@ FILTERED = "[Filtered]"
 _SECRET_KEY_RE = re.compile(
     r"pass(word|wd|phrase)?|secret|token|api[_-]?key|apikey|authorization|cookie|session|"
     r"private[_-]?key|connection[_-]?string|dsn|credential|signature|otp|totp|recovery|"
-    r"ssh_|tls_client_key|client_secret|encryption_keys?|database_url|redis_url|sql",
+    r"ssh_|tls_client_key|sslkey|key$|client_secret|encryption_keys?|database_url|redis_url|sql",
     re.IGNORECASE,
 )
 _SECRET_VALUE_RES = [
@@ -47,7 +47,9 @@ def scrub(value: Any, depth: int = 0) -> Any:
         return {
             key: (
                 FILTERED
-                if isinstance(key, str) and _SECRET_KEY_RE.search(key) and value[key] not in (None, "")
+                if isinstance(key, str)
+                and _SECRET_KEY_RE.search(key)
+                and value[key] not in (None, "")
                 else scrub(item, depth + 1)
             )
             for key, item in value.items()
@@ -77,7 +79,9 @@ def before_send(event: dict[str, Any], hint: dict[str, Any] | None = None) -> di
             request["headers"] = _scrub_headers(request["headers"])
         request.pop("cookies", None)
         if "data" in request:
-            request["data"] = FILTERED if isinstance(request["data"], str) else scrub(request["data"])
+            request["data"] = (
+                FILTERED if isinstance(request["data"], str) else scrub(request["data"])
+            )
         if "query_string" in request and isinstance(request["query_string"], str):
             request["query_string"] = scrub_string(request["query_string"])
         if isinstance(request.get("url"), str):
@@ -126,7 +130,6 @@ def init_sentry(
         "environment": environment,
         "release": release,
         "traces_sample_rate": traces_sample_rate,
-        "send_default_pii": False,
         "max_request_body_size": "never",
         "include_local_variables": True,
         "before_send": before_send,

@@ -75,7 +75,7 @@ def bootstrap_roles(superuser_url: str, *, create_database: bool) -> None:
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
             verb = "ALTER" if exists else "CREATE"
             conn.execute(
-                sql.SQL(verb + " ROLE {} " + options).format(sql.Identifier(role))  # type: ignore[arg-type]
+                sql.SQL(verb + " ROLE {} " + options).format(sql.Identifier(role))
             )
         if create_database:
             exists = conn.execute(
@@ -104,14 +104,22 @@ def embedded_redis() -> str:
     subprocess.run(
         [
             str(redis_binary()),
-            "--port", str(EMBEDDED_REDIS_PORT),
-            "--bind", "127.0.0.1",
-            "--daemonize", "yes",
-            "--dir", str(data),
-            "--save", "",
-            "--appendonly", "no",
-            "--logfile", str(data / "redis.log"),
-            "--pidfile", str(data / "redis.pid"),
+            "--port",
+            str(EMBEDDED_REDIS_PORT),
+            "--bind",
+            "127.0.0.1",
+            "--daemonize",
+            "yes",
+            "--dir",
+            str(data),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--logfile",
+            str(data / "redis.log"),
+            "--pidfile",
+            str(data / "redis.pid"),
         ],
         check=True,
     )

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,6 +17,7 @@ import pytest
 import redis as redis_lib
 from django.conf import settings
 from django.db import connections
+from rest_framework.test import APIClient
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,7 +34,7 @@ def _switch_default(credentials: dict[str, str]) -> None:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: object) -> Iterator[None]:  # type: ignore[misc]
+def django_db_setup(django_db_setup: None, django_db_blocker: object) -> Iterator[None]:
     """Runs after pytest-django's own set-up, which ran as the owner (see pytest_configure)."""
     app = _credentials(settings.DATABASE_URL)
     owner = _credentials(settings.DATABASE_OWNER_URL or settings.DATABASE_URL)
@@ -45,6 +46,26 @@ def django_db_setup(django_db_setup: None, django_db_blocker: object) -> Iterato
 def pytest_configure(config: pytest.Config) -> None:
     if settings.DATABASE_OWNER_URL:
         connections["default"].settings_dict.update(_credentials(settings.DATABASE_OWNER_URL))
+    _flush_as_owner()
+
+
+def _flush_as_owner() -> None:
+    """Transactional tests empty the tables with TRUNCATE after each test. TRUNCATE ignores
+    row-level security, so the app role deliberately lacks it; the harness flushes as the owner
+    over its own connection instead."""
+    import psycopg
+    from django.db.backends.base.operations import BaseDatabaseOperations
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    def execute_sql_flush(self: BaseDatabaseOperations, sql_list: Iterable[str]) -> None:
+        parts = urlsplit(settings.DATABASE_OWNER_URL or settings.DATABASE_URL)
+        name = self.connection.settings_dict["NAME"]
+        url = urlunsplit(parts._replace(path=f"/{name}"))
+        with psycopg.connect(url, autocommit=True) as owner, owner.transaction():
+            for statement in sql_list:
+                owner.execute(statement.encode())
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign]  # test-only hook
 
 
 def test_database_url() -> str:
@@ -104,9 +125,22 @@ def celery_worker(django_db_setup: None) -> Iterator[subprocess.Popen[bytes]]:
     log = open(ROOT / "var" / f"celery-test-{os.getpid()}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "config", "worker",
-            "--pool", "threads", "--concurrency", "4", "--loglevel", "INFO",
-            "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "4",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"test-{os.getpid()}@%h",
         ],
         cwd=ROOT,
         env=subprocess_env(),
@@ -146,7 +180,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture
-def api_client():  # type: ignore[no-untyped-def]
-    from rest_framework.test import APIClient
+def api_client() -> APIClient:
 
     return APIClient()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -58,8 +59,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, RequestDataTooBig):
         from core.middleware import too_large_response
 
-        response = too_large_response()
-        return Response(_json(response), status=413)
+        return Response(json.loads(too_large_response().content), status=413)
     if isinstance(exc, drf.ValidationError):
         fields = _validation_fields(exc.detail)
         body = error_body("validation_error", "Some fields are invalid.", fields=fields)
@@ -75,8 +75,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
                 (c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)),
                 str(exc.default_code),
             )
-        message = str(exc.detail) if not isinstance(exc.detail, (list, dict)) else str(
-            exc.default_detail
+        message = (
+            str(exc.detail) if not isinstance(exc.detail, (list, dict)) else str(exc.default_detail)
         )
         if isinstance(exc, drf.Throttled):
             message = "Too many requests. Try again later."
@@ -84,12 +84,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, SuspiciousOperation):
         return Response(error_body("bad_request", "The request was refused."), status=400)
     return None  # unexpected: Django's handler500 renders the JSON 500
-
-
-def _json(response: JsonResponse) -> Any:
-    import json
-
-    return json.loads(response.content)
 
 
 # Django-level handlers (URL resolver 404, CSRF 403, DisallowedHost 400, unhandled 500): the
@@ -112,5 +106,7 @@ def handler500(request: HttpRequest) -> JsonResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
     return error_response(
-        403, "csrf_failed", "CSRF check failed. Send the X-CSRFToken header from the csrftoken cookie."
+        403,
+        "csrf_failed",
+        "CSRF check failed. Send the X-CSRFToken header from the csrftoken cookie.",
     )
