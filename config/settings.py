@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
@@ -19,10 +20,14 @@ from config.env import (
     env_choice,
     env_float,
     env_int,
+    env_json,
     env_list,
     env_str,
     env_url,
 )
+
+# Lets generic admin and queryset classes be subscripted at run time, as the type stubs do.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -87,7 +92,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "core",
-    "accounts",
+    "accounts",  # before allauth: its email templates override allauth's
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.github",
+    "allauth.mfa",
+    "allauth.headless",
+    "allauth.usersessions",
     "workspaces",
     "connections",
     "queries",
@@ -107,6 +120,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "accounts.middleware.ActivityMiddleware",
+    "workspaces.admin_access.OperatorAccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -283,7 +300,11 @@ STORAGES = {
 # REST framework and OpenAPI
 # ---------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Desktop: `Authorization: Bearer <access token>` or `X-Session-Token`; web: the session
+    # cookie (with CSRF). See docs/auth.md.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "allauth.headless.contrib.rest_framework.authentication.JWTTokenAuthentication",
+        "allauth.headless.contrib.rest_framework.authentication.XSessionTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -321,6 +342,196 @@ SPECTACULAR_SETTINGS = {
         "core.api.schema.add_error_responses",
     ],
 }
+
+# =============================================================================================
+# ACCOUNTS (accounts/, docs/auth.md): allauth headless for the desktop (`app` client, JWT) and
+# the web app (`browser` client, cookies), email verification and password reset by code, 2FA,
+# Google and GitHub sign-in, guests, sessions, transactional email through Resend.
+# Everything the accounts app reads from settings is in this block.
+# =============================================================================================
+from accounts import conf as _accounts_conf  # noqa: E402
+
+AUTHENTICATION_BACKENDS = [
+    # Email + password for allauth's flows, also used by the admin login.
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+# Sessions back both browser cookies and the app client's tokens (a refresh token lives in the
+# session it was issued for; ending the session revokes it). Redis in front, PostgreSQL behind.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 86400, min_value=3600)
+
+# Where the web app lives (links in emails) and the desktop app's deep-link scheme.
+WEB_APP_URL = env_url(
+    "WEB_APP_URL", PUBLIC_URL, schemes=("https",) if IS_PRODUCTION else ("http", "https")
+).rstrip("/")
+APP_DEEP_LINK_SCHEME = _accounts_conf.deep_link_scheme(
+    env_str("APP_DEEP_LINK_SCHEME", "dbworkbench")
+)
+# Lifetime of the one-time code the desktop exchanges for tokens after an OAuth sign-in.
+DESKTOP_OAUTH_HANDOFF_TTL_SECONDS = 60
+
+# --- allauth headless --------------------------------------------------------------------------
+HEADLESS_ONLY = True
+HEADLESS_CLIENTS = ("app", "browser")
+HEADLESS_ADAPTER = "accounts.adapters.HeadlessAdapter"
+HEADLESS_SERVE_SPECIFICATION = True  # /_allauth/openapi.(yaml|json|html)
+HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"
+HEADLESS_JWT_ALGORITHM = "RS256"
+HEADLESS_JWT_PRIVATE_KEY = _accounts_conf.load_jwt_private_key(
+    env_str("JWT_PRIVATE_KEY", None),
+    production=IS_PRODUCTION,
+    dev_key_file=BASE_DIR / "var" / "dev-jwt-private-key.pem",
+)
+HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN = env_int(
+    "JWT_ACCESS_TOKEN_LIFETIME", 600, min_value=60, max_value=900
+)
+HEADLESS_JWT_REFRESH_TOKEN_EXPIRES_IN = env_int(
+    "JWT_REFRESH_TOKEN_LIFETIME", 30 * 86400, min_value=3600, max_value=SESSION_COOKIE_AGE
+)
+HEADLESS_JWT_ROTATE_REFRESH_TOKEN = True
+# Every access token is checked against its session: logout, session revocation, password
+# change and deactivation take effect on the next request, not when the token expires.
+HEADLESS_JWT_STATEFUL_VALIDATION_ENABLED = True
+HEADLESS_FRONTEND_URLS = {
+    "account_confirm_email": WEB_APP_URL + "/account/verify-email/{key}",
+    "account_reset_password": WEB_APP_URL + "/account/password/reset",
+    "account_reset_password_from_key": WEB_APP_URL + "/account/password/reset/key/{key}",
+    "account_signup": WEB_APP_URL + "/account/signup",
+    "socialaccount_login_error": WEB_APP_URL + "/account/provider/callback",
+}
+
+# --- allauth account ---------------------------------------------------------------------------
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
+_SIX_DIGITS = {"numeric": True, "length": 6, "dashed": False}
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_FORMAT = _SIX_DIGITS
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_MAX_ATTEMPTS = 5
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_TIMEOUT = 15 * 60
+ACCOUNT_EMAIL_VERIFICATION_SUPPORTS_RESEND = True
+ACCOUNT_EMAIL_VERIFICATION_SUPPORTS_CHANGE = True
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = True
+ACCOUNT_PASSWORD_RESET_BY_CODE_FORMAT = _SIX_DIGITS
+ACCOUNT_PASSWORD_RESET_BY_CODE_MAX_ATTEMPTS = 3
+ACCOUNT_PASSWORD_RESET_BY_CODE_TIMEOUT = 10 * 60
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("REAUTHENTICATION_TIMEOUT", 300, min_value=60)
+ACCOUNT_SESSION_REMEMBER = True
+# False keeps the session that changed the password signed in (with fresh tokens for the app
+# client); every OTHER session and its tokens is ended by accounts.receivers. Password resets
+# end all of them.
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# "<amount>/<period>/<per>" with per = ip, key (email, or the login being attempted) or user.
+# Counters live in the default cache (Redis). Our own actions (guest_*, desktop_oauth_*) share
+# this table so every auth limit is in one place.
+ACCOUNT_RATE_LIMITS = {
+    "login": env_str("RATE_LIMIT_LOGIN", "30/m/ip"),
+    # Lockout: 5 failed logins for one account within 5 minutes blocks that account's logins.
+    "login_failed": env_str("RATE_LIMIT_LOGIN_FAILED", "10/m/ip,5/5m/key"),
+    "signup": env_str("RATE_LIMIT_SIGNUP", "20/m/ip"),
+    "confirm_email": env_str("RATE_LIMIT_CONFIRM_EMAIL", "1/30s/key"),
+    "reset_password": env_str("RATE_LIMIT_RESET_PASSWORD", "20/m/ip,5/m/key"),
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "reauthenticate": "10/m/user",
+    "request_login_code": "20/m/ip,3/m/key",
+    "change_phone": "1/m/user",
+    "verify_phone": "1/30s/key,3/m/ip",
+    "guest_create": env_str("RATE_LIMIT_GUEST_CREATE", "10/h/ip"),
+    "guest_upgrade": "10/h/user",
+    "desktop_oauth_start": env_str("RATE_LIMIT_DESKTOP_OAUTH_START", "30/m/ip"),
+    "desktop_oauth_token": env_str("RATE_LIMIT_DESKTOP_OAUTH_TOKEN", "30/m/ip"),
+}
+
+# --- 2FA: TOTP, recovery codes, WebAuthn passkeys ----------------------------------------------
+MFA_ADAPTER = "accounts.adapters.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_PASSKEY_SIGNUP_ENABLED = False
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "DB Workbench")
+MFA_TOTP_TOLERANCE = 1  # one 30 s step either side, for clock drift
+MFA_RECOVERY_CODE_COUNT = 10
+MFA_TRUST_ENABLED = False
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not IS_PRODUCTION  # http://localhost in development
+
+# --- Google and GitHub sign-in: a provider is offered only when both its variables are set ------
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_REQUIRED = True
+SOCIALACCOUNT_QUERY_EMAIL = True
+SOCIALACCOUNT_AUTO_SIGNUP = True
+# Sign in to an existing account only through an address the provider says is verified;
+# allauth wipes the password of an account whose own copy of that address was never verified.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
+_google_app = _accounts_conf.provider_app(
+    env_str("GOOGLE_CLIENT_ID", None),
+    env_str("GOOGLE_CLIENT_SECRET", None),
+    id_variable="GOOGLE_CLIENT_ID",
+    secret_variable="GOOGLE_CLIENT_SECRET",
+)
+if _google_app:
+    SOCIALACCOUNT_PROVIDERS["google"] = {
+        "APP": _google_app,
+        "SCOPE": ["openid", "email", "profile"],
+        "AUTH_PARAMS": {"access_type": "online", "prompt": "select_account"},
+        "OAUTH_PKCE_ENABLED": True,
+    }
+_github_app = _accounts_conf.provider_app(
+    env_str("GITHUB_CLIENT_ID", None),
+    env_str("GITHUB_CLIENT_SECRET", None),
+    id_variable="GITHUB_CLIENT_ID",
+    secret_variable="GITHUB_CLIENT_SECRET",
+)
+if _github_app:
+    SOCIALACCOUNT_PROVIDERS["github"] = {"APP": _github_app, "SCOPE": ["read:user", "user:email"]}
+
+# --- Sessions and devices ----------------------------------------------------------------------
+USERSESSIONS_TRACK_ACTIVITY = True
+
+# --- Email: every message is rendered in the request and sent by a Celery task ----------------
+EMAIL_BACKEND_NAME = env_choice(
+    "EMAIL_BACKEND",
+    tuple(_accounts_conf.EMAIL_BACKENDS),
+    "resend" if IS_PRODUCTION else "file" if IS_TEST else "console",
+)
+EMAIL_BACKEND = _accounts_conf.EMAIL_BACKENDS[EMAIL_BACKEND_NAME]
+RESEND_API_KEY = env_str("RESEND_API_KEY", REQUIRED if EMAIL_BACKEND_NAME == "resend" else None)
+RESEND_API_URL = env_url("RESEND_API_URL", "https://api.resend.com", schemes=("https", "http"))
+# File backend (tests): one directory per REDIS_KEY_PREFIX, so a worker's mail can be read back.
+EMAIL_FILE_PATH = env_str(
+    "EMAIL_FILE_PATH",
+    str(BASE_DIR / "var" / "mail" / _accounts_conf.mail_dir_name(REDIS_KEY_PREFIX)),
+)
+DEFAULT_FROM_EMAIL = env_str(
+    "DEFAULT_FROM_EMAIL", f"DB Workbench <no-reply@{_accounts_conf.url_host(PUBLIC_URL)}>"
+)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = 10
+EMAIL_TASK_MAX_RETRIES = env_int("EMAIL_TASK_MAX_RETRIES", 8, min_value=0)
+
+# --- Guests ------------------------------------------------------------------------------------
+GUEST_IDLE_DAYS = env_int("GUEST_IDLE_DAYS", 30, min_value=1)
+CELERY_BEAT_SCHEDULE["accounts.purge_idle_guests"] = {
+    "task": "accounts.purge_idle_guests",
+    "schedule": timedelta(hours=6),
+}
+CELERY_BEAT_SCHEDULE["accounts.purge_expired_sessions"] = {
+    "task": "accounts.purge_expired_sessions",
+    "schedule": timedelta(hours=12),
+}
+# =============================================================================================
 
 # ---------------------------------------------------------------------------------------------
 # Logging: JSON lines in production, readable lines in development. Every record carries the
@@ -406,3 +617,85 @@ ENCRYPTION_KEYS = load_master_keys(
 )
 ENCRYPTION_KEY_CACHE_TTL_SECONDS = env_int("ENCRYPTION_KEY_CACHE_TTL_SECONDS", 300, min_value=0)
 ENCRYPTION_KEY_CACHE_SIZE = env_int("ENCRYPTION_KEY_CACHE_SIZE", 1000, min_value=0)
+
+# ---------------------------------------------------------------------------------------------
+# Plans and their limits (None: unlimited). `per_seat` limits are multiplied by the seats a team
+# subscription pays for. PLAN_LIMITS (JSON) replaces any plan's entry. See docs/billing.md.
+# ---------------------------------------------------------------------------------------------
+_DEFAULT_PLAN_LIMITS: dict[str, dict[str, object]] = {
+    "free": {
+        "members": 2,
+        "connections": 5,
+        "saved_queries": 200,
+        "sync_devices": 2,
+        "ai_requests_per_month": 100,
+        "ai_tokens_per_month": 300_000,
+        "history_retention_days": 30,
+    },
+    "pro": {
+        "members": 3,
+        "connections": 100,
+        "saved_queries": None,
+        "sync_devices": 10,
+        "ai_requests_per_month": 2_000,
+        "ai_tokens_per_month": 5_000_000,
+        "history_retention_days": 365,
+    },
+    "team": {
+        "members": 1,
+        "connections": 1_000,
+        "saved_queries": None,
+        "sync_devices": 10,
+        "ai_requests_per_month": 1_000,
+        "ai_tokens_per_month": 2_500_000,
+        "history_retention_days": 730,
+        "per_seat": ["members", "sync_devices", "ai_requests_per_month", "ai_tokens_per_month"],
+    },
+}
+PLAN_LIMITS = {**_DEFAULT_PLAN_LIMITS, **env_json("PLAN_LIMITS", {})}
+
+# ---------------------------------------------------------------------------------------------
+# AI providers (ai/providers). Nothing here is required: a provider without its key (for
+# "compatible": without its base URL) is skipped, and with none configured AI requests fail with
+# the `not_configured` error. Variables and fallback rules: docs/ai-providers.md.
+# ---------------------------------------------------------------------------------------------
+_AI_PROVIDER_NAMES = ("anthropic", "openai", "openai_chat", "compatible")
+
+
+def _ai_models(name: str, default: str) -> dict[str, str]:
+    """`provider:model` pairs, comma-separated: "anthropic:claude-haiku-4-5,openai:gpt-5-mini"."""
+    models: dict[str, str] = {}
+    for item in env_list(name, default.split(",")):
+        provider, colon, model = (part.strip() for part in item.partition(":"))
+        if not colon or provider not in _AI_PROVIDER_NAMES or not model:
+            raise ImproperlyConfigured(
+                f"Environment variable {name} must be comma-separated provider:model pairs with "
+                f"provider one of {', '.join(_AI_PROVIDER_NAMES)}; got {item!r}."
+            )
+        models[provider] = model
+    return models
+
+
+ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY", None)
+ANTHROPIC_BASE_URL = env_url("ANTHROPIC_BASE_URL", None, schemes=("http", "https"))
+OPENAI_API_KEY = env_str("OPENAI_API_KEY", None)
+OPENAI_BASE_URL = env_url("OPENAI_BASE_URL", None, schemes=("http", "https"))
+AI_COMPATIBLE_BASE_URL = env_url("AI_COMPATIBLE_BASE_URL", None, schemes=("http", "https"))
+AI_COMPATIBLE_API_KEY = env_str("AI_COMPATIBLE_API_KEY", None)
+AI_PROVIDER_ORDER = env_list("AI_PROVIDER_ORDER", ["anthropic", "openai", "compatible"])
+if _unknown_ai_providers := set(AI_PROVIDER_ORDER) - set(_AI_PROVIDER_NAMES):
+    raise ImproperlyConfigured(
+        f"Environment variable AI_PROVIDER_ORDER names unknown providers "
+        f"{', '.join(sorted(_unknown_ai_providers))}; known: {', '.join(_AI_PROVIDER_NAMES)}."
+    )
+# One model per provider and task; a provider with no model for a task is skipped for it.
+AI_MODEL_CHAT = _ai_models("AI_MODEL_CHAT", "anthropic:claude-sonnet-4-6,openai:gpt-5-mini")
+AI_MODEL_SQL = _ai_models("AI_MODEL_SQL", "anthropic:claude-haiku-4-5,openai:gpt-5-mini")
+# Longest silence allowed while waiting for a provider (between two streamed chunks, or for a
+# whole one-shot answer).
+AI_REQUEST_TIMEOUT_SECONDS = env_float("AI_REQUEST_TIMEOUT_SECONDS", 60.0)
+if AI_REQUEST_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured("Environment variable AI_REQUEST_TIMEOUT_SECONDS must be > 0.")
+# Retries of a failing provider before the next one in AI_PROVIDER_ORDER is tried.
+AI_MAX_RETRIES = env_int("AI_MAX_RETRIES", 2, min_value=0, max_value=10)
+# --- end of AI providers ----------------------------------------------------------------------

@@ -68,7 +68,7 @@ def _flush_as_owner() -> None:
     DatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign]  # test-only hook
 
 
-def test_database_url() -> str:
+def app_database_url() -> str:
     """DATABASE_URL of the test database, as the application role."""
     parts = urlsplit(settings.DATABASE_URL)
     name = connections["default"].settings_dict["NAME"]
@@ -78,7 +78,7 @@ def test_database_url() -> str:
 def subprocess_env(**overrides: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=test_database_url(),
+        DATABASE_URL=app_database_url(),
         DJANGO_ENV="test",
         PYTHONUNBUFFERED="1",
     )

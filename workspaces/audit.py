@@ -1,0 +1,66 @@
+"""The audit log: who did what, where, from which address. Append-only for the app role."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.http import HttpRequest
+
+from core import context
+from core.http import client_ip, user_agent
+from workspaces.models import AuditEvent
+
+
+class Action:
+    SIGN_IN = "auth.sign_in"
+    SIGN_IN_FAILED = "auth.sign_in_failed"
+    MFA_CHANGED = "auth.mfa_changed"
+    PASSWORD_CHANGED = "auth.password_changed"
+    EMAIL_CHANGED = "auth.email_changed"
+    WORKSPACE_CREATED = "workspace.created"
+    WORKSPACE_UPDATED = "workspace.updated"
+    WORKSPACE_DELETED = "workspace.deleted"
+    WORKSPACE_TRANSFERRED = "workspace.transferred"
+    MEMBER_ROLE_CHANGED = "member.role_changed"
+    MEMBER_REMOVED = "member.removed"
+    MEMBER_LEFT = "member.left"
+    MEMBER_JOINED = "member.joined"
+    INVITATION_CREATED = "invitation.created"
+    INVITATION_REVOKED = "invitation.revoked"
+    INVITATION_RESENT = "invitation.resent"
+    INVITATION_ACCEPTED = "invitation.accepted"
+    INVITATION_DECLINED = "invitation.declined"
+    SECRETS_REVEALED = "connection.secrets_revealed"
+    AI_SQL_APPROVED = "ai.sql_approved"
+    CONFLICT_RESOLVED = "sync.conflict_resolved"
+    EXPORTED = "data.exported"
+    IMPORTED = "data.imported"
+    OPERATOR_ACCESS = "operator.access"
+    PLAN_OVERRIDDEN = "billing.plan_overridden"
+
+
+def audit_record(
+    *,
+    action: str,
+    workspace_id: uuid.UUID | str | None,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+    target_type: str = "",
+    target_id: object = "",
+    metadata: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one audit event. Never put secrets in metadata: it is readable by admins."""
+    actor_id = getattr(actor, "pk", None) if actor is not None else None
+    return AuditEvent.objects.create(
+        workspace_id=workspace_id,
+        actor_id=actor_id,
+        actor_email=(getattr(actor, "email", None) or "") if actor is not None else "",
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id or ""),
+        ip=client_ip(request) if request is not None else None,
+        user_agent=user_agent(request) if request is not None else "",
+        request_id=context.current().request_id if context.current().request_id != "-" else "",
+        metadata=metadata or {},
+    )
