@@ -54,9 +54,11 @@ COPY . /app
 
 # Static files are collected into the image (served by whitenoise with hashed, compressed
 # names). Settings refuse to load in production without these variables, so they get values
-# that are visibly fake and point nowhere (.invalid never resolves; the key decodes to the text
-# "build-only-fake-key-never-in-use"). They are set on this line only, so none of them is in
-# the image's runtime environment; fly.toml [env] and Fly secrets provide the real ones.
+# that are visibly fake and point nowhere (.invalid never resolves; the encryption key decodes
+# to "build-only-fake-key-never-in-use"; the JWT key is generated here and thrown away). They
+# are set on this line only, so none is in the image's environment: fly.toml [env] and Fly
+# secrets provide the real ones. A setting that becomes required in production needs a stand-in
+# here too; tests/deploy fails until it has one.
 RUN DJANGO_ENV=production \
     SECRET_KEY=build-only-not-a-secret-used-for-collectstatic-never-at-runtime \
     ALLOWED_HOSTS=build-only.invalid \
@@ -64,6 +66,7 @@ RUN DJANGO_ENV=production \
     DATABASE_URL=postgresql://build-only@build-only.invalid:5432/build-only \
     REDIS_URL=redis://build-only.invalid:6379/0 \
     ENCRYPTION_KEYS='primary=build-only;build-only=YnVpbGQtb25seS1mYWtlLWtleS1uZXZlci1pbi11c2U=' \
+    JWT_PRIVATE_KEY="$(python -c 'from cryptography.hazmat.primitives import serialization as s; from cryptography.hazmat.primitives.asymmetric import rsa; print(rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode())')" \
     python manage.py collectstatic --noinput
 
 # var/ is the only directory the service writes (celery beat's schedule file).

@@ -80,10 +80,7 @@ def dockerfile_stages(text: str | None = None) -> list[Stage]:
 
 def without_flags(args: str) -> str:
     """RUN/COPY arguments without their leading --flags (--mount=..., --from=...)."""
-    words = args.split()
-    while words and words[0].startswith("--"):
-        words.pop(0)
-    return " ".join(words)
+    return re.sub(r"^(?:--\S+\s+)*", "", args)
 
 
 def env_assignments(args: str) -> dict[str, str]:
@@ -114,6 +111,42 @@ def shell_step(run_args: str, marker: str) -> ShellStep:
         env[key] = value
     assert marker in " ".join(words), f"{marker!r} is not the first command of RUN {run_args!r}"
     return ShellStep(env=env, argv=words)
+
+
+def run_shell(run_args: str, *, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """A RUN instruction as Docker runs its shell form: `/bin/sh -c '<line>'`."""
+    return subprocess.run(
+        ["/bin/sh", "-c", without_flags(run_args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+
+
+def inline_environment(
+    run_args: str, marker: str, *, env: dict[str, str], cwd: Path
+) -> dict[str, str]:
+    """The inline `NAME=value` prefixes of a RUN line as the shell evaluates them (command
+    substitutions included): the line runs with its command swapped for an environment dump."""
+    step = shell_step(run_args, marker)
+    script = without_flags(run_args)
+    command = shlex.join(step.argv)
+    assert script.count(command) == 1, f"cannot find {command!r} in RUN {run_args!r}"
+    dump = "python -c 'import json, os; print(json.dumps(dict(os.environ)))'"
+    result = subprocess.run(
+        ["/bin/sh", "-c", script.replace(command, dump)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    evaluated: dict[str, str] = json.loads(result.stdout)
+    return {name: evaluated[name] for name in step.env}
 
 
 def find_run(stage: Stage, marker: str) -> Instruction:

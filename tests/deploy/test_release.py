@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connections
 
 import tests.conftest as harness
-from tests.deploy.deployfiles import DOCKERFILE, dockerfile_stages, find_run, shell_step
+from tests.deploy.deployfiles import DOCKERFILE, dockerfile_stages, find_run, inline_environment
 
 RELEASE = harness.ROOT / "bin" / "release"
 
@@ -25,17 +25,22 @@ def release_env(django_db_setup: None, tmp_path: Path) -> dict[str, str]:
     other secrets (the Dockerfile's build-time values)."""
     if not settings.DATABASE_OWNER_URL:
         pytest.skip("needs DATABASE_OWNER_URL (two roles)")
+    # The image puts its venv first on PATH; here that is the venv running the tests.
+    base = {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(tmp_path),
+    }
     runtime = dockerfile_stages(DOCKERFILE.read_text())[-1]
-    build_env = shell_step(find_run(runtime, "collectstatic").args, "collectstatic").env
+    build_env = inline_environment(
+        find_run(runtime, "collectstatic").args, "collectstatic", env=base, cwd=harness.ROOT
+    )
     name = connections["default"].settings_dict["NAME"]
     # migrate runs for real: never against anything but this run's test database.
     assert name == connections["default"].settings_dict["TEST"]["NAME"] or name.startswith("test_")
     owner = urlunsplit(urlsplit(settings.DATABASE_OWNER_URL)._replace(path=f"/{name}"))
     app_url = harness.app_database_url()
     return {
-        # The image puts its venv first on PATH; here that is the venv running the tests.
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "HOME": str(tmp_path),
+        **base,
         **build_env,
         "DATABASE_URL": app_url,
         "DATABASE_OWNER_URL": owner,
