@@ -33,7 +33,7 @@ FORMAT_V1 = 0x01
 _HEADER = struct.Struct(">BI")
 HEADER_SIZE = _HEADER.size
 OVERHEAD = HEADER_SIZE + BODY_OVERHEAD
-_PURPOSE = b"value"
+PURPOSE = b"value"
 
 
 def encrypt_bytes(data_key: DataKey, plaintext: bytes, aad: Aad) -> bytes:
@@ -43,7 +43,7 @@ def encrypt_bytes(data_key: DataKey, plaintext: bytes, aad: Aad) -> bytes:
     header = _HEADER.pack(FORMAT_V1, data_key.version)
     return seal(
         data_key.material,
-        purpose=_PURPOSE,
+        purpose=PURPOSE,
         header=header,
         plaintext=bytes(plaintext),
         bound=aad.encode(),
@@ -69,7 +69,7 @@ def decrypt_bytes(keys: Mapping[int, DataKey], ciphertext: bytes, aad: Aad) -> b
         raise UnknownKeyError(key_version, kind="data key version")
     return open_sealed(
         data_key.material,
-        purpose=_PURPOSE,
+        purpose=PURPOSE,
         header_size=HEADER_SIZE,
         sealed=bytes(ciphertext),
         bound=aad.encode(),
