@@ -19,6 +19,8 @@ from django.conf import settings
 from django.db import connections
 from rest_framework.test import APIClient
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
