@@ -65,6 +65,7 @@ RUN DJANGO_ENV=production \
     PUBLIC_URL=https://build-only.invalid \
     DATABASE_URL=postgresql://build-only@build-only.invalid:5432/build-only \
     REDIS_URL=redis://build-only.invalid:6379/0 \
+    RESEND_API_KEY=build-only-not-a-resend-key \
     ENCRYPTION_KEYS='primary=build-only;build-only=YnVpbGQtb25seS1mYWtlLWtleS1uZXZlci1pbi11c2U=' \
     JWT_PRIVATE_KEY="$(python -c 'from cryptography.hazmat.primitives import serialization as s; from cryptography.hazmat.primitives.asymmetric import rsa; print(rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode())')" \
     python manage.py collectstatic --noinput
