@@ -139,9 +139,9 @@ def test_fly_process_commands_load_modules_that_exist() -> None:
             assert _assigns(_module_file(module), attribute), f"{name}: {target} not defined"
         else:
             # `celery -A config` loads config.celery's `app` (celery looks there for the app).
-            module = _module_file(f"{target}.celery")
-            assert module.is_file(), f"{name}: no {target}/celery.py"
-            assert _assigns(module, "app"), f"{name}: {module} defines no `app`"
+            celery_module = _module_file(f"{target}.celery")
+            assert celery_module.is_file(), f"{name}: no {target}/celery.py"
+            assert _assigns(celery_module, "app"), f"{name}: {celery_module} defines no `app`"
 
 
 def test_worker_and_beat_commands() -> None:
