@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import tomllib
 import urllib.request
 from collections.abc import Iterator
@@ -357,7 +356,6 @@ def test_dockerfile_reader() -> None:
 class Build:
     app: Path  # what /app holds in the image
     env: dict[str, str]  # a running machine's environment: image ENV, fly [env], stand-in secrets
-    timings: dict[str, float]
 
 
 def _run(argv: list[str], *, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -371,7 +369,6 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     builder, runtime = _stages()
     tmp = tmp_path_factory.mktemp("image")
     app = tmp / "app"
-    timings: dict[str, float] = {}
 
     # builder stage: only pyproject.toml and uv.lock are bind-mounted into the uv sync step.
     context = tmp / "builder"
@@ -389,32 +386,31 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     uv_env.pop("UV_LINK_MODE", None)
     uv_env["UV_PROJECT_ENVIRONMENT"] = str(app / ".venv")
     uv_env["UV_PYTHON"] = sys.executable
-    started = time.monotonic()
     result = _run([shutil.which("uv") or "uv", *sync.argv[1:]], cwd=context, env=uv_env)
-    timings["uv sync"] = time.monotonic() - started
     assert result.returncode == 0, result.stderr
 
     # runtime stage: COPY . /app through .dockerignore, then the collectstatic RUN line.
-    started = time.monotonic()
     copy_build_context(app)
-    timings["copy context"] = time.monotonic() - started
     home = tmp / "home"
     home.mkdir()
     image_env = _stage_env(runtime)
-    image_env["PATH"] = (
-        image_env["PATH"].replace("/app/", f"{app}/").replace("$PATH", os.environ["PATH"])
+    # The inherited PATH minus any virtualenv (the one running pytest): a program missing from
+    # the clean venv must not be found elsewhere.
+    system_path = os.pathsep.join(
+        d
+        for d in os.environ["PATH"].split(os.pathsep)
+        if not (Path(d).parent / "pyvenv.cfg").exists()
     )
+    image_env["PATH"] = image_env["PATH"].replace("/app/", f"{app}/").replace("$PATH", system_path)
     base = {"HOME": str(home), "LANG": "C.UTF-8", **image_env}
     collectstatic = find_run(runtime, "collectstatic")
-    started = time.monotonic()
     result = run_shell(collectstatic.args, env=base, cwd=app)
-    timings["collectstatic"] = time.monotonic() - started
     assert result.returncode == 0, result.stdout + result.stderr
     build_env = inline_environment(collectstatic.args, "collectstatic", env=base, cwd=app)
 
     # A machine: the image's ENV, the build's stand-ins where Fly secrets would be, fly [env].
     machine = {**base, **build_env, **fly_config()["env"]}
-    return Build(app=app, env=machine, timings=timings)
+    return Build(app=app, env=machine)
 
 
 @pytest.mark.slow
@@ -424,8 +420,6 @@ def test_clean_venv_holds_the_locked_runtime_dependencies_only(build: Build) -> 
         assert (bin_dir / program).exists(), program
     for dev_only in ("pytest", "ruff", "mypy"):
         assert not (bin_dir / dev_only).exists(), f"{dev_only} is a dev dependency"
-    assert not (build.app / ".venv" / ".git").exists()
-    assert build.timings["uv sync"] < 60, build.timings
 
 
 @pytest.mark.slow
