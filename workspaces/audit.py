@@ -16,7 +16,7 @@ class Action:
     SIGN_IN = "auth.sign_in"
     SIGN_IN_FAILED = "auth.sign_in_failed"
     MFA_CHANGED = "auth.mfa_changed"
-    PASSWORD_CHANGED = "auth.password_changed"
+    PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 - an action name, not a password
     EMAIL_CHANGED = "auth.email_changed"
     WORKSPACE_CREATED = "workspace.created"
     WORKSPACE_UPDATED = "workspace.updated"

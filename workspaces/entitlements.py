@@ -77,9 +77,7 @@ def check_can_add_member(workspace: Any, *, pending_excluded: object = None) -> 
     from workspaces.models import Invitation, InvitationStatus, Membership
 
     members = Membership.objects.filter(workspace_id=workspace.pk).count()
-    pending = Invitation.objects.filter(
-        workspace_id=workspace.pk, status=InvitationStatus.PENDING
-    )
+    pending = Invitation.objects.filter(workspace_id=workspace.pk, status=InvitationStatus.PENDING)
     if pending_excluded is not None:
         pending = pending.exclude(pk=pending_excluded)
     ensure_within_limit(workspace, "members", current=members + pending.count())

@@ -76,7 +76,9 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=("workspace", "user"), name="workspaces_membership_unique"),
+            models.UniqueConstraint(
+                fields=("workspace", "user"), name="workspaces_membership_unique"
+            ),
         ]
         indexes = [models.Index(fields=("user", "workspace"), name="workspaces_membership_user")]
 
@@ -124,6 +126,9 @@ class Invitation(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.email} to {self.workspace_id} ({self.status})"
+
     @property
     def is_expired(self) -> bool:
         return self.expires_at <= timezone.now()
@@ -156,4 +161,5 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} by {self.actor_email or self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"
+        who = self.actor_email or self.actor_id
+        return f"{self.action} by {who} at {self.created_at:%Y-%m-%d %H:%M}"

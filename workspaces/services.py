@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core.crypto.store import create_workspace_key, shred_workspace_keys
 from core.exceptions import ApplicationError, Conflict, NotFound, PermissionDenied
 from core.tenancy import db_context
 from workspaces import signals
@@ -68,6 +69,7 @@ def workspace_create(
             is_personal=is_personal,
         )
         Membership.objects.create(workspace=workspace, user=user, role=Role.OWNER)
+        create_workspace_key(workspace.id)
         audit_record(
             action=Action.WORKSPACE_CREATED,
             workspace_id=workspace.id,
@@ -81,7 +83,9 @@ def workspace_create(
 
 
 def workspace_create_personal(*, user: Any) -> Workspace:
-    name = "Personal" if user.is_guest or not user.display_name else f"{user.display_name}'s workspace"
+    name = (
+        "Personal" if user.is_guest or not user.display_name else f"{user.display_name}'s workspace"
+    )
     return workspace_create(user=user, name=name, is_personal=True)
 
 
@@ -104,7 +108,9 @@ def workspace_update(
         request=request,
         target_type="workspace",
         target_id=workspace.id,
-        metadata={"changed": {k: [before[k], changes[k]] for k in changes if before[k] != changes[k]}},
+        metadata={
+            "changed": {k: [before[k], changes[k]] for k in changes if before[k] != changes[k]}
+        },
     )
     return workspace
 
@@ -121,7 +127,6 @@ def workspace_delete(*, membership: Membership, request: HttpRequest | None = No
         raise ApplicationError(
             "A personal workspace is deleted with its account.", code="personal_workspace"
         )
-    signals.workspace_deleting.send(sender=Workspace, workspace=workspace)
     audit_record(
         action=Action.WORKSPACE_DELETED,
         workspace_id=workspace.id,
@@ -131,6 +136,16 @@ def workspace_delete(*, membership: Membership, request: HttpRequest | None = No
         target_id=workspace.id,
         metadata={"name": workspace.name},
     )
+    destroy_workspace(workspace)
+
+
+def destroy_workspace(workspace: Workspace) -> None:
+    """Remove the workspace, everything in it, and its data keys (in the bound transaction)."""
+    from core.models import WorkspaceClock
+
+    signals.workspace_deleting.send(sender=Workspace, workspace=workspace)
+    shred_workspace_keys(workspace.id)
+    WorkspaceClock.objects.filter(workspace_id=workspace.id).delete()
     workspace.delete()
 
 
@@ -140,8 +155,10 @@ def _owner_count(workspace_id: uuid.UUID) -> int:
 
 def _member(workspace_id: uuid.UUID, user_id: uuid.UUID | str) -> Membership:
     try:
-        return Membership.objects.select_for_update().select_related("user").get(
-            workspace_id=workspace_id, user_id=user_id
+        return (
+            Membership.objects.select_for_update()
+            .select_related("user")
+            .get(workspace_id=workspace_id, user_id=user_id)
         )
     except (Membership.DoesNotExist, ValueError, ApplicationError):
         raise NotFound("No such member in this workspace.") from None
@@ -216,7 +233,9 @@ def member_remove(
     if target.role == Role.OWNER and membership.role != Role.OWNER:
         raise PermissionDenied("Only an owner can remove an owner.")
     target.delete()
-    signals.member_removed.send(sender=Membership, workspace_id=target.workspace_id, user_id=user_id)
+    signals.member_removed.send(
+        sender=Membership, workspace_id=target.workspace_id, user_id=user_id
+    )
     audit_record(
         action=Action.MEMBER_REMOVED,
         workspace_id=target.workspace_id,
@@ -377,13 +396,17 @@ def invitation_resend(
 
 def _invitation_for(token: str) -> Invitation:
     try:
-        invitation = Invitation.objects.select_for_update().select_related("workspace").get(
-            token_hash=_token_hash(token)
+        invitation = (
+            Invitation.objects.select_for_update()
+            .select_related("workspace")
+            .get(token_hash=_token_hash(token))
         )
     except Invitation.DoesNotExist:
         raise NotFound("This invitation does not exist or is no longer valid.") from None
     if invitation.status != InvitationStatus.PENDING:
-        raise Conflict(f"This invitation was already {invitation.status}.", code="invitation_closed")
+        raise Conflict(
+            f"This invitation was already {invitation.status}.", code="invitation_closed"
+        )
     if invitation.is_expired:
         raise ApplicationError(
             "This invitation has expired. Ask for a new one.", code="invitation_expired", status=410

@@ -11,9 +11,7 @@ urlpatterns = [
         name="workspace-transfer",
     ),
     path("workspaces/<uuid:workspace_id>/leave", views.LeaveApi.as_view(), name="workspace-leave"),
-    path(
-        "workspaces/<uuid:workspace_id>/members/", views.MemberListApi.as_view(), name="members"
-    ),
+    path("workspaces/<uuid:workspace_id>/members/", views.MemberListApi.as_view(), name="members"),
     path(
         "workspaces/<uuid:workspace_id>/members/<uuid:user_id>",
         views.MemberDetailApi.as_view(),

@@ -22,7 +22,9 @@ OPERATOR_EXPR = "(SELECT coalesce(current_setting('app.operator_id', true), '') 
 POLICY_NAME = "tenant_isolation"
 
 
-def tenant_predicate(workspace_column: str = "workspace_id", private_column: str | None = None) -> str:
+def tenant_predicate(
+    workspace_column: str = "workspace_id", private_column: str | None = None
+) -> str:
     predicate = f"{workspace_column} = {WORKSPACE_EXPR}"
     if private_column:
         predicate += f" AND {private_column} = {USER_EXPR}"
@@ -74,3 +76,22 @@ class TenantRLS(migrations.RunSQL):
 
     def describe(self) -> str:
         return f"Force row-level security on {self.table}"
+
+
+class SyncGuard(migrations.RunSQL):
+    """Attach core_sync_guard to a synced table: writes that skipped VersionClock fail."""
+
+    def __init__(self, table: str, **kwargs: Any) -> None:
+        trigger = f"{table}_sync_guard"
+        super().__init__(
+            sql=(
+                f'CREATE TRIGGER "{trigger}" BEFORE INSERT OR UPDATE ON "{table}" '
+                "FOR EACH ROW EXECUTE FUNCTION core_sync_guard()"
+            ),
+            reverse_sql=f'DROP TRIGGER IF EXISTS "{trigger}" ON "{table}"',
+            **kwargs,
+        )
+        self.table = table
+
+    def describe(self) -> str:
+        return f"Guard sync versioning on {self.table}"

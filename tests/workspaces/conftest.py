@@ -18,6 +18,7 @@ class Team:
     viewer: Any  # vera
     outsider: Any  # charlie, owner of another workspace
     other_workspace: Any
+    extra: Any = None  # mike, a second member some tests act on
 
     def user(self, role: str) -> Any:
         return getattr(self, role)

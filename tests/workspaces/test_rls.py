@@ -52,7 +52,7 @@ def test_tests_run_as_the_restricted_app_role() -> None:
 
 def test_every_tenant_table_has_forced_row_level_security() -> None:
     models = tenant_models()
-    assert Workspace in models and Membership in models and AuditEvent in models
+    assert {Workspace, Membership, Invitation, AuditEvent} <= set(models)
     missing = []
     with connection.cursor() as cursor:
         for model in models:
@@ -93,8 +93,9 @@ def test_workspace_a_cannot_read_or_write_workspace_b(team: Any) -> None:
         assert Workspace.objects.filter(pk=b.pk).update(name="pwned") == 0
         assert Membership.objects.filter(workspace_id=b.pk).delete()[0] == 0
     # Insert: a row claiming B's workspace is refused by the policy's WITH CHECK.
-    with pytest.raises(Exception, match="row-level security"), db_context(
-        workspace_id=a.pk, user_id=team.owner.pk
+    with (
+        pytest.raises(Exception, match="row-level security"),
+        db_context(workspace_id=a.pk, user_id=team.owner.pk),
     ):
         Invitation.objects.create(
             workspace_id=b.pk,

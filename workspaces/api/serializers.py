@@ -57,7 +57,15 @@ class MemberOutput(serializers.ModelSerializer[Membership]):
 
     class Meta:
         model = Membership
-        fields = ("user_id", "email", "display_name", "avatar_url", "is_guest", "role", "created_at")
+        fields = (
+            "user_id",
+            "email",
+            "display_name",
+            "avatar_url",
+            "is_guest",
+            "role",
+            "created_at",
+        )
 
 
 class RoleInput(serializers.Serializer[dict[str, object]]):
@@ -69,8 +77,16 @@ class InvitationOutput(serializers.ModelSerializer[Invitation]):
 
     class Meta:
         model = Invitation
-        fields = ("id", "email", "role", "status", "invited_by", "expires_at", "sent_count",
-                  "created_at")
+        fields = (
+            "id",
+            "email",
+            "role",
+            "status",
+            "invited_by",
+            "expires_at",
+            "sent_count",
+            "created_at",
+        )
 
 
 class InvitationCreateInput(serializers.Serializer[dict[str, object]]):

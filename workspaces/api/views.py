@@ -135,7 +135,9 @@ class MemberListApi(WorkspaceScopedApi):
 class MemberDetailApi(WorkspaceScopedApi):
     write_role = Role.VIEWER  # services decide: anyone may remove themselves (leave)
 
-    @extend_schema(tags=TAG, operation_id="members_update", request=RoleInput, responses=MemberOutput)
+    @extend_schema(
+        tags=TAG, operation_id="members_update", request=RoleInput, responses=MemberOutput
+    )
     def patch(self, request: Request, workspace_id: uuid.UUID, user_id: uuid.UUID) -> Response:
         data = RoleInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -169,15 +171,19 @@ class InvitationListCreateApi(WorkspaceScopedApi):
     @extend_schema(
         tags=TAG,
         operation_id="invitations_list",
-        parameters=[OpenApiParameter("status", str, enum=["pending", "accepted", "declined",
-                                                          "revoked", "all"])],
+        parameters=[
+            OpenApiParameter(
+                "status", str, enum=["pending", "accepted", "declined", "revoked", "all"]
+            )
+        ],
         responses=InvitationOutput(many=True),
     )
     def get(self, request: Request, workspace_id: uuid.UUID) -> Response:
         status = request.query_params.get("status", "pending")
         if status not in {"pending", "accepted", "declined", "revoked", "all"}:
             raise ApplicationError(
-                "status must be pending, accepted, declined, revoked or all.", code="invalid",
+                "status must be pending, accepted, declined, revoked or all.",
+                code="invalid",
                 fields={"status": ["Unknown status."]},
             )
         paginator = CursorPagination()
@@ -222,9 +228,7 @@ class InvitationResendApi(WorkspaceScopedApi):
     @extend_schema(
         tags=TAG, operation_id="invitations_resend", request=None, responses=InvitationOutput
     )
-    def post(
-        self, request: Request, workspace_id: uuid.UUID, invitation_id: uuid.UUID
-    ) -> Response:
+    def post(self, request: Request, workspace_id: uuid.UUID, invitation_id: uuid.UUID) -> Response:
         invitation, _token = services.invitation_resend(
             membership=self.membership, invitation_id=invitation_id, request=request
         )
@@ -268,7 +272,9 @@ class InvitationAcceptApi(APIView):
 
 class InvitationDeclineApi(APIView):
     @extend_schema(
-        tags=TAG, operation_id="invitations_decline", request=InvitationTokenInput,
+        tags=TAG,
+        operation_id="invitations_decline",
+        request=InvitationTokenInput,
         responses={204: None},
     )
     def post(self, request: Request) -> Response:
@@ -308,8 +314,9 @@ class AuditEventListApi(WorkspaceScopedApi):
             except ValueError:
                 errors["actor_id"] = ["Not a UUID."]
         if errors:
-            raise ApplicationError("Some filters are invalid.", code="validation_error",
-                                   fields=errors)
+            raise ApplicationError(
+                "Some filters are invalid.", code="validation_error", fields=errors
+            )
         for name in ("action", "target_type", "target_id"):
             if params.get(name):
                 filters[name] = params[name][:100]
