@@ -56,12 +56,12 @@ def current_db_context() -> tuple[str, str]:
     """(workspace_id, user_id) as the database sees them now; '' when unset."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT coalesce(current_setting(%s, true), ''), coalesce(current_setting(%s, true), '')",
+            "SELECT coalesce(current_setting(%s, true), ''), "
+            "coalesce(current_setting(%s, true), '')",
             [WORKSPACE_SETTING, USER_SETTING],
         )
-        row = cursor.fetchone()
-    assert row is not None
-    return str(row[0]), str(row[1])
+        workspace_id, user_id = cursor.fetchone() or ("", "")
+    return str(workspace_id), str(user_id)
 
 
 @contextmanager
