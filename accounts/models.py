@@ -69,3 +69,25 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email or f"guest {self.pk}"
+
+
+class SignInDevice(models.Model):
+    """A client (by user agent) a user has signed in from; a new one triggers a notice email."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_in_devices")
+    fingerprint = models.CharField(max_length=64)
+    user_agent = models.CharField(max_length=200, blank=True, default="")
+    last_ip = models.GenericIPAddressField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=("user", "fingerprint"), name="accounts_signindevice_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.user_agent[:60]}"

@@ -403,6 +403,7 @@ HEADLESS_FRONTEND_URLS = {
 # --- allauth account ---------------------------------------------------------------------------
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_USER_DISPLAY = "accounts.adapters.user_display"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_UNIQUE_EMAIL = True
@@ -451,6 +452,7 @@ ACCOUNT_RATE_LIMITS = {
     "guest_upgrade": "10/h/user",
     "desktop_oauth_start": env_str("RATE_LIMIT_DESKTOP_OAUTH_START", "30/m/ip"),
     "desktop_oauth_token": env_str("RATE_LIMIT_DESKTOP_OAUTH_TOKEN", "30/m/ip"),
+    "confirm_email_link": "10/m/ip",
 }
 
 # --- 2FA: TOTP, recovery codes, WebAuthn passkeys ----------------------------------------------

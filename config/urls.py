@@ -4,11 +4,17 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 api_v1 = [
     path("", include("core.api.urls")),
+    path("", include("accounts.urls")),
     path("", include("workspaces.urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # allauth headless: /_allauth/{app,browser}/v1/... (spec at /_allauth/openapi.html)
+    path("_allauth/", include("allauth.headless.urls")),
+    # allauth's provider callbacks (/accounts/google/login/callback/, …); headless-only mode
+    # mounts nothing else here.
+    path("accounts/", include("allauth.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
