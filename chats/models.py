@@ -12,7 +12,9 @@ from core.versioning import SyncedModel, synced_constraints, synced_indexes
 class Chat(SyncedModel):
     """An AI conversation. Private to its author."""
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     title = models.CharField(max_length=200, blank=True, default="")
     connection_id = models.UUIDField(null=True, blank=True)
@@ -40,7 +42,9 @@ class ChatMessage(SyncedModel):
     """One message: AI SDK UI message parts, encrypted. Private to the chat's author;
     append-only."""
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     chat_id = models.UUIDField()
     role = models.CharField(max_length=16, choices=MessageRole.choices)

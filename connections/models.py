@@ -17,16 +17,30 @@ class Engine(models.TextChoices):
     CLICKHOUSE = "clickhouse", "ClickHouse"
     SQLITE = "sqlite", "SQLite"
     MONGODB = "mongodb", "MongoDB"
+    COCKROACHDB = "cockroachdb", "CockroachDB"
+    REDSHIFT = "redshift", "Amazon Redshift"
+    ORACLE = "oracle", "Oracle"
+    DUCKDB = "duckdb", "DuckDB"
+    SNOWFLAKE = "snowflake", "Snowflake"
+    BIGQUERY = "bigquery", "BigQuery"
+    REDIS = "redis", "Redis"
 
 
-SECRET_FIELDS = ("password", "connection_string", "ssh_private_key", "ssh_passphrase",
-                 "tls_client_key")
+SECRET_FIELDS = (
+    "password",
+    "connection_string",
+    "ssh_private_key",
+    "ssh_passphrase",
+    "tls_client_key",
+)
 
 
 class Connection(SyncedModel):
     """How to reach one database. Secrets are encrypted with the workspace's data key."""
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -49,8 +63,17 @@ class Connection(SyncedModel):
 
     sync_entity: ClassVar[str] = "connection"
     sync_fields: ClassVar[tuple[str, ...]] = (
-        "name", "engine", "host", "port", "database", "username", "options", "color", "tags",
-        "read_only", *SECRET_FIELDS,
+        "name",
+        "engine",
+        "host",
+        "port",
+        "database",
+        "username",
+        "options",
+        "color",
+        "tags",
+        "read_only",
+        *SECRET_FIELDS,
     )
 
     class Meta:

@@ -10,7 +10,9 @@ from core.versioning import SyncedModel, synced_constraints, synced_indexes
 
 
 class SavedQuery(SyncedModel):
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -26,7 +28,13 @@ class SavedQuery(SyncedModel):
 
     sync_entity: ClassVar[str] = "saved_query"
     sync_fields: ClassVar[tuple[str, ...]] = (
-        "name", "description", "sql", "connection_id", "tags", "favorite", "folder",
+        "name",
+        "description",
+        "sql",
+        "connection_id",
+        "tags",
+        "favorite",
+        "folder",
     )
 
     class Meta:
@@ -44,7 +52,9 @@ class SavedQuery(SyncedModel):
 class QueryHistory(SyncedModel):
     """One executed statement. Private to its author; append-only."""
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     sql_encrypted = EncryptedField()
     connection_id = models.UUIDField(null=True, blank=True)
@@ -56,7 +66,13 @@ class QueryHistory(SyncedModel):
 
     sync_entity: ClassVar[str] = "query_history"
     sync_fields: ClassVar[tuple[str, ...]] = (
-        "sql", "connection_id", "executed_at", "duration_ms", "rows", "success", "error",
+        "sql",
+        "connection_id",
+        "executed_at",
+        "duration_ms",
+        "rows",
+        "success",
+        "error",
     )
 
     class Meta:

@@ -47,7 +47,11 @@ def aad_for(instance: models.Model, field_name: str) -> Aad:
 def seal(instance: models.Model, field_name: str, plaintext: str | None) -> None:
     from core.crypto.store import keyring
 
-    value = None if plaintext is None else keyring().encrypt_text(plaintext, aad_for(instance, field_name))
+    value = (
+        None
+        if plaintext is None
+        else keyring().encrypt_text(plaintext, aad_for(instance, field_name))
+    )
     setattr(instance, field_name, value)
 
 

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from chats.models import Chat, ChatMessage, MessageRole
+from core import entities as e
+
+
+class ChatEntity(e.EntityAdapter):
+    entity = "chat"
+    model = Chat
+    validators = {
+        "title": e.text(200),
+        "connection_id": e.uuid_ref(),
+    }
+    references = {"connection_id": "connection"}
+    private = True
+    writers = "author"
+
+
+class ChatMessageEntity(e.EntityAdapter):
+    entity = "chat_message"
+    model = ChatMessage
+    validators = {
+        "chat_id": e.uuid_ref(nullable=False),
+        "role": e.choice(MessageRole.values),
+        "parts": e.json_list(),
+        "metadata": e.json_object(),
+    }
+    encrypted = {"parts": e.Encrypted(json=True), "metadata": e.Encrypted(json=True)}
+    references = {"chat_id": "chat"}
+    required_on_create = ("chat_id", "role", "parts")
+    private = True
+    append_only = True
+    writers = "author"
