@@ -55,7 +55,7 @@ def test_declared_length_over_limit_is_refused_before_the_app_runs() -> None:
 
 def test_chunked_body_is_cut_off_at_the_limit() -> None:
     chunks = [b"x" * 400] * 10  # 4000 bytes, no declared length
-    app, sent, pulled = _run([], chunks)
+    _, sent, pulled = _run([], chunks)
     assert sent[0]["status"] == 413
     assert pulled == 3  # stopped reading at the chunk that crossed 1000 bytes
 

@@ -29,7 +29,11 @@ def workspace(db: None) -> Any:
 
 def _new_connection(workspace: Any, version: int, **fields: Any) -> Connection:
     return Connection(
-        workspace=workspace, id=uuid.uuid4(), name="db", engine="postgres", version=version,
+        workspace=workspace,
+        id=uuid.uuid4(),
+        name="db",
+        engine="postgres",
+        version=version,
         **fields,
     )
 
@@ -58,8 +62,9 @@ def test_write_through_the_clock_is_accepted(workspace: Any) -> None:
 
 
 def test_write_that_skipped_the_clock_is_refused(workspace: Any) -> None:
-    with pytest.raises(DatabaseError, match="skipped the sync versioning path"), db_context(
-        workspace_id=workspace.pk, user_id=workspace.owner.pk
+    with (
+        pytest.raises(DatabaseError, match="skipped the sync versioning path"),
+        db_context(workspace_id=workspace.pk, user_id=workspace.owner.pk),
     ):
         _new_connection(workspace, 1).save()
 
@@ -68,8 +73,9 @@ def test_write_that_skipped_the_clock_is_refused(workspace: Any) -> None:
 def test_version_reserved_by_another_transaction_is_refused(workspace: Any) -> None:
     with db_context(workspace_id=workspace.pk, user_id=workspace.owner.pk):
         VersionClock.reserve(workspace.pk, count=1)
-    with pytest.raises(DatabaseError, match="skipped"), db_context(
-        workspace_id=workspace.pk, user_id=workspace.owner.pk
+    with (
+        pytest.raises(DatabaseError, match="skipped"),
+        db_context(workspace_id=workspace.pk, user_id=workspace.owner.pk),
     ):
         _new_connection(workspace, 1).save()  # version 1 belonged to the earlier transaction
 
@@ -79,8 +85,9 @@ def test_update_must_advance_the_version(workspace: Any) -> None:
         clock = VersionClock.reserve(workspace.pk, count=1)
         row = _new_connection(workspace, clock.next())
         row.save()
-    with pytest.raises(DatabaseError), db_context(
-        workspace_id=workspace.pk, user_id=workspace.owner.pk
+    with (
+        pytest.raises(DatabaseError),
+        db_context(workspace_id=workspace.pk, user_id=workspace.owner.pk),
     ):
         VersionClock.reserve(workspace.pk, count=1)
         Connection.objects.filter(pk=row.pk).update(name="sneaky")  # version unchanged
