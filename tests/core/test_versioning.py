@@ -85,12 +85,14 @@ def test_update_must_advance_the_version(workspace: Any) -> None:
         clock = VersionClock.reserve(workspace.pk, count=1)
         row = _new_connection(workspace, clock.next())
         row.save()
-    with (
-        pytest.raises(DatabaseError),
-        db_context(workspace_id=workspace.pk, user_id=workspace.owner.pk),
-    ):
-        VersionClock.reserve(workspace.pk, count=1)
-        Connection.objects.filter(pk=row.pk).update(name="sneaky")  # version unchanged
+
+    def sneaky_update() -> None:
+        with db_context(workspace_id=workspace.pk, user_id=workspace.owner.pk):
+            VersionClock.reserve(workspace.pk, count=1)
+            Connection.objects.filter(pk=row.pk).update(name="sneaky")  # version unchanged
+
+    with pytest.raises(DatabaseError, match="did not advance"):
+        sneaky_update()
 
 
 @pytest.mark.django_db(transaction=True)
