@@ -129,8 +129,8 @@ class AnthropicProvider(SdkProvider):
             params["thinking"] = {"type": "enabled", "budget_tokens": budget}
             # max_tokens covers thinking too and must exceed the budget.
             params["max_tokens"] = request.max_output_tokens + budget
-        elif request.temperature is not None:  # thinking requires the default temperature
-            params["temperature"] = request.temperature
+        # request.temperature is not sent: the installed SDK's Messages API has no such
+        # parameter any more (see Messages.create's signature).
         return params
 
     def stream_chat(self, request: ChatRequest) -> Iterator[ProviderEvent]:

@@ -110,7 +110,8 @@ class ChatRequest:
     # Pins the model name for every provider tried; leave None to use the per-task settings.
     model: str | None = None
     max_output_tokens: int = 4096
-    # None leaves the provider's default; OpenAI reasoning models reject anything else.
+    # None leaves the provider's default; OpenAI reasoning models reject anything else, and the
+    # Anthropic SDK in use has no temperature parameter, so Anthropic ignores it.
     temperature: float | None = None
     # Ask for reasoning: Anthropic extended thinking with this budget (added on top of
     # max_output_tokens), OpenAI Responses reasoning summaries. Chat Completions ignores it.
