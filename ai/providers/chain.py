@@ -80,8 +80,12 @@ class FallbackChain:
         return f"<FallbackChain {[p.name for p in self.providers]}>"
 
     def model_for(self, request: ChatRequest) -> str | None:
-        candidates = self._candidates(request)
-        return candidates[0].model_for(request) if candidates else None
+        """The model of the first provider that would be tried."""
+        for provider in self.providers:
+            model = provider.model_for(request)
+            if model:
+                return model
+        return None
 
     def _candidates(self, request: ChatRequest) -> list[Provider]:
         candidates = [p for p in self.providers if p.model_for(request)]

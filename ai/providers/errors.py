@@ -113,6 +113,22 @@ class ProviderError(ApplicationError):
     def __repr__(self) -> str:
         return f"ProviderError({self.code!r}, provider={self.provider!r}, detail={self.detail!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # args holds the message, not the constructor's arguments: pickle (Celery, multiprocessing)
+        # needs to be told how to rebuild the error.
+        return (
+            _rebuild,
+            (
+                self.code,
+                self.user_message,
+                self.retryable,
+                self.provider,
+                self.provider_status,
+                self.retry_after,
+                self.detail,
+            ),
+        )
+
     @classmethod
     def not_configured(cls, detail: str = "no AI provider is configured") -> ProviderError:
         return cls("not_configured", detail=detail)
@@ -120,6 +136,26 @@ class ProviderError(ApplicationError):
     @classmethod
     def bad_response(cls, *, provider: str = "", detail: str = "") -> ProviderError:
         return cls("bad_response", provider=provider, detail=detail or f"{provider}: bad response")
+
+
+def _rebuild(
+    code: str,
+    user_message: str,
+    retryable: bool,
+    provider: str,
+    status: int | None,
+    retry_after: float | None,
+    detail: str,
+) -> ProviderError:
+    return ProviderError(
+        code,
+        user_message,
+        retryable,
+        provider=provider,
+        status=status,
+        retry_after=retry_after,
+        detail=detail,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ never carry a key; a stop request ends a stream within a second and closes the H
 from __future__ import annotations
 
 import logging
+import pickle
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -558,6 +559,23 @@ def test_bad_key_message_never_carries_the_key(
     assert "sk-" not in " ".join(r.getMessage() for r in caplog.records if r.name.startswith("ai"))
     # ...and an administrator hears of it
     assert any(r.levelno == logging.ERROR and r.name == "ai.providers" for r in caplog.records)
+
+
+def test_provider_error_survives_pickling() -> None:
+    original = ProviderError(
+        "rate_limited", provider="openai", status=429, retry_after=3.0, detail="openai: HTTP 429"
+    )
+    copy = pickle.loads(pickle.dumps(original))  # noqa: S301 - our own bytes
+    assert (
+        copy.code,
+        str(copy),
+        copy.retryable,
+        copy.provider,
+        copy.provider_status,
+        copy.retry_after,
+        copy.detail,
+        copy.status_code,
+    ) == ("rate_limited", original.user_message, True, "openai", 429, 3.0, "openai: HTTP 429", 503)
 
 
 def test_retry_after_is_read_from_the_response(fake_llm: FakeLLMServer) -> None:
