@@ -11,7 +11,10 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeAlias
+
+if TYPE_CHECKING:
+    from ai.providers.errors import ProviderError
 
 Role: TypeAlias = Literal["user", "assistant", "tool"]
 FinishReason: TypeAlias = Literal[
@@ -190,7 +193,7 @@ class StreamError:
     back then (the output would be duplicated). Always followed by Finish("error")."""
 
     type: ClassVar[str] = "error"
-    error: Any  # ai.providers.errors.ProviderError (Any to keep this module import-free)
+    error: ProviderError
 
 
 ProviderEvent: TypeAlias = (
