@@ -299,20 +299,14 @@ def _analyse_explain(sql: str, tokens: list[Token], dialect: str, word: str) -> 
 
 
 def _render_tokens(tokens: list[Token]) -> str:
+    """EXPLAIN's options, rebuilt from their tokens so no comment comes along."""
     out = ""
     for token in tokens:
         text = token.text
         if token.token_type in lexer.QUOTED_TOKEN_TYPES:
             text = "'" + text.replace("'", "''") + "'"
-        if (
-            out
-            and not out.endswith("(")
-            and token.token_type
-            not in (
-                TokenType.R_PAREN,
-                TokenType.COMMA,
-            )
-        ):
+        glued = token.token_type in (TokenType.R_PAREN, TokenType.COMMA)
+        if out and not out.endswith("(") and not glued:
             out += " "
         out += text
     return out

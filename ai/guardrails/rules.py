@@ -131,21 +131,26 @@ SIDE_EFFECT_FUNCTIONS: Final[frozenset[str]] = frozenset(
         "pg_wal_replay_resume", "pg_export_snapshot", "pg_drop_replication_slot",
         "database_to_xml", "database_to_xmlschema", "database_to_xml_and_xmlschema",
         "schema_to_xml", "schema_to_xmlschema", "schema_to_xml_and_xmlschema", "cursor_to_xml",
+        # PostgreSQL extensions common on hosted servers: pgsql-http (network), pg_cron (runs SQL
+        # later), RDS/Aurora aws_s3 and aws_lambda (network)
+        "http", "schedule", "schedule_in_database", "unschedule", "alter_job",
+        "query_export_to_s3", "table_import_from_s3", "invoke",
         # MySQL / MariaDB
         "sleep", "benchmark", "load_file", "get_lock", "release_lock", "release_all_locks",
         "master_pos_wait", "source_pos_wait", "wait_for_executed_gtid_set",
         "wait_until_sql_thread_after_gtids",
-        # SQL Server
-        "openrowset", "opendatasource", "openquery",
+        # SQL Server (the fn_ ones read files on the server)
+        "openrowset", "opendatasource", "openquery", "fn_get_audit_file",
+        "fn_xe_file_target_read_file", "fn_trace_gettable",
         # ClickHouse table functions that reach files, other servers or programs
         "file", "url", "s3", "s3cluster", "remote", "remotesecure", "mysql", "postgresql", "jdbc",
         "odbc", "hdfs", "hdfscluster", "executable", "input", "urlcluster", "filecluster",
         "azureblobstorage", "azureblobstoragecluster", "gcs", "mongodb", "redis", "sqlite", "hive",
         "sleepeachrow",
-        # Well-known command-execution UDFs (lib_mysqludf_sys)
-        "sys_exec", "sys_eval",
+        # Well-known command-execution UDFs (lib_mysqludf_sys); Aurora MySQL Lambda calls
+        "sys_exec", "sys_eval", "lambda_sync", "lambda_async",
         # SQLite (load_extension; readfile/writefile/edit come from the sqlite3 shell)
-        "load_extension", "readfile", "writefile", "edit", "fts3_tokenizer",
+        "load_extension", "readfile", "writefile", "edit", "fts3_tokenizer", "fsdir", "zipfile",
     }
 )  # fmt: skip
 
@@ -164,6 +169,12 @@ SIDE_EFFECT_FUNCTION_PREFIXES: Final[tuple[str, ...]] = (
     "query_to_xml",  # runs the query string it is given
     "xp_",  # SQL Server extended procedures: xp_cmdshell, xp_dirtree, ...
     "sp_",  # SQL Server system procedures
+    "http_",  # pgsql-http: http_get, http_post, ...
+    "pg_background",  # runs SQL in a background worker
+    "iceberg",  # ClickHouse data-lake table functions reading object stores
+    "deltalake",
+    "hudi",
+    "paimon",
 )
 
 # SQLite PRAGMAs that only report. With no argument these names only read a setting; the ones in
