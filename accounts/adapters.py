@@ -94,10 +94,9 @@ class HeadlessAdapter(DefaultHeadlessAdapter):
         return dataclasses.make_dataclass("User", extra, bases=(base,))
 
     def user_as_dataclass(self, user: Any) -> Any:
-        base = super().user_as_dataclass(user)
-        cls = self.get_user_dataclass()
-        return cls(
-            **dataclasses.asdict(base),
+        # The base builds an instance of get_user_dataclass() (ours) with default extras.
+        return dataclasses.replace(
+            super().user_as_dataclass(user),
             display_name=user.display_name,
             avatar_url=user.avatar_url or None,
             is_guest=user.is_guest,
@@ -107,8 +106,11 @@ class HeadlessAdapter(DefaultHeadlessAdapter):
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def populate_user(self, request: HttpRequest, sociallogin: Any, data: dict[str, Any]) -> Any:
         user = super().populate_user(request, sociallogin, data)
-        name = data.get("name") or " ".join(
-            part for part in (data.get("first_name"), data.get("last_name")) if part
+        extra = sociallogin.account.extra_data or {}
+        name = (
+            data.get("name")
+            or extra.get("name")
+            or " ".join(part for part in (data.get("first_name"), data.get("last_name")) if part)
         )
         if name and not user.display_name:
             user.display_name = str(name)[:150]

@@ -221,7 +221,7 @@ class AccountApi(APIView):
         summary="Delete my account (requires recent reauthentication)",
         responses={
             204: None,
-            403: OpenApiResponse(
+            401: OpenApiResponse(
                 description="`reauthentication_required`: reauthenticate (allauth "
                 "`POST /_allauth/{client}/v1/auth/reauthenticate` or `auth/2fa/reauthenticate`) "
                 "and repeat; `flows` lists the ways."

@@ -21,7 +21,8 @@ PROFILE_FIELDS = ("display_name", "avatar_url")
 
 
 class ReauthenticationRequired(ApplicationError):
-    status_code = 403
+    # 401 with `flows`, as allauth answers the same condition on /_allauth/.
+    status_code = 401
     code = "reauthentication_required"
 
 
