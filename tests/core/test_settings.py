@@ -10,7 +10,23 @@ import pytest
 
 from tests.conftest import ROOT
 
+def _rsa_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+# Every variable production requires, with harmless test values.
 GOOD_PRODUCTION = {
+    "ENCRYPTION_KEYS": "primary=k1;k1=AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
+    "JWT_PRIVATE_KEY": _rsa_pem(),
+    "RESEND_API_KEY": "re_test_not_a_real_key",
     "DJANGO_ENV": "production",
     "SECRET_KEY": "k" * 30 + "abcdefghijklmnopqrstuvwxyz",
     "ALLOWED_HOSTS": "api.example.com",

@@ -42,3 +42,15 @@ def team(db: None) -> Team:
     add_member(workspace, vera, "viewer")
     other = make_workspace(charlie, "Charlie's")
     return Team(workspace, alice, adam, bob, vera, charlie, other)
+
+
+@pytest.fixture(autouse=True)
+def mail_sent_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run the email task's real code in this process when it is enqueued (on commit), so the
+    message lands in Django's test outbox; tests/accounts cover the real worker path."""
+    from accounts.tasks import send_email
+
+    def apply_async(args: Any = (), kwargs: Any = None, **options: Any) -> Any:
+        return send_email.apply(args=args, kwargs=kwargs or {})
+
+    monkeypatch.setattr(send_email, "apply_async", apply_async)
