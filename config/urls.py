@@ -6,6 +6,7 @@ api_v1 = [
     path("", include("core.api.urls")),
     path("", include("accounts.urls")),
     path("", include("workspaces.urls")),
+    path("", include("sync.urls")),
 ]
 
 urlpatterns = [

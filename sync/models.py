@@ -1,0 +1,143 @@
+"""Sync state: devices (clients) with their last processed mutation, the stored results that
+answer replays, and conflict records (a synced entity of their own, `conflict` on the wire)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from core.crypto.fields import EncryptedField
+from core.versioning import SyncedModel, synced_constraints, synced_indexes
+
+
+class SyncClient(models.Model):
+    """One install of a client app (a device) of one user in one workspace.
+
+    `last_mutation_id` is written in the same transaction as the effects of that mutation:
+    it is the exactly-once ledger. Rows are visible to the whole workspace (the device limit
+    of the plan counts them all); the API lists only the caller's own.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    client_id = models.CharField(max_length=64)
+    device_name = models.CharField(max_length=200, blank=True, default="")
+    platform = models.CharField(max_length=64, blank=True, default="")
+    app_version = models.CharField(max_length=64, blank=True, default="")
+    last_mutation_id = models.BigIntegerField(default=0)
+    last_push_at = models.DateTimeField(null=True, blank=True)
+    last_pull_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=("workspace", "user", "client_id"), name="sync_client_unique"
+            )
+        ]
+        indexes = [models.Index(fields=("workspace", "updated_at"), name="sync_client_idle")]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} of {self.user_id} in {self.workspace_id}"
+
+
+class MutationResult(models.Model):
+    """The result of one processed mutation, returned again (as `duplicate`) on a replay."""
+
+    id = models.BigAutoField(primary_key=True)
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    client_id = models.CharField(max_length=64)
+    mutation_id = models.BigIntegerField()
+    result = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=("workspace", "user", "client_id", "mutation_id"),
+                name="sync_result_unique",
+            )
+        ]
+        indexes = [models.Index(fields=("workspace", "created_at"), name="sync_result_age")]
+
+    def __str__(self) -> str:
+        return f"result of {self.client_id}#{self.mutation_id}"
+
+
+class ConflictStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Resolution(models.TextChoices):
+    AUTO = "auto", "Decided by the policy"
+    KEEP_SERVER = "keep_server", "Keep server"
+    KEEP_CLIENT = "keep_client", "Keep client"
+    KEEP_BOTH = "keep_both", "Keep both"
+    MERGED = "merged", "Merged"
+
+
+class Outcome(models.TextChoices):
+    """Which side the row holds now (internal; decides what a resolution must change)."""
+
+    CLIENT = "client", "Client"
+    SERVER = "server", "Server"
+    BOTH = "both", "Both"
+    MERGED = "merged", "Merged"
+
+
+class Conflict(SyncedModel):
+    """A concurrent change the server had to decide on. Versioned through the workspace clock
+    like any synced row, so it reaches devices through pull. A conflict on a row private to one
+    member (`private_to`) is visible to that member only (row-level security)."""
+
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    entity = models.CharField(max_length=32)
+    entity_id = models.UUIDField()
+    status = models.CharField(max_length=10, choices=ConflictStatus.choices)
+    policy = models.CharField(max_length=20)
+    base_version = models.BigIntegerField(null=True, blank=True)
+    server_version = models.BigIntegerField(null=True, blank=True)
+    # Both sides may hold SQL, message text or connection secrets: encrypted like the rows.
+    client_fields_encrypted = EncryptedField()
+    server_fields_encrypted = EncryptedField()
+    conflicting_fields = models.JSONField(default=list)
+    client_id = models.CharField(max_length=64, blank=True, default="")
+    device_name = models.CharField(max_length=200, blank=True, default="")
+    mutation_id = models.BigIntegerField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    private_to = models.UUIDField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    copy_id = models.UUIDField(null=True, blank=True)
+    resolution = models.CharField(max_length=16, blank=True, default="")
+    resolved_fields_encrypted = EncryptedField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    sync_entity: ClassVar[str] = "conflict"
+
+    class Meta:
+        indexes = [
+            *synced_indexes("syncconf"),
+            models.Index(fields=("workspace", "status", "created_at"), name="syncconf_status"),
+        ]
+        constraints = synced_constraints("syncconf")
+
+    def __str__(self) -> str:
+        return f"conflict {self.id} on {self.entity} {self.entity_id}"

@@ -1,0 +1,628 @@
+"""Push: apply a client's mutations exactly once, merging field by field.
+
+One push is one transaction (retried on transient failures, see `run_bound`):
+
+1. lock the client's row (a retry racing the original waits here, then sees its effects);
+2. replays (at or below `last_mutation_id`) answer their stored result as `duplicate`;
+3. reserve versions: this locks the workspace's clock row until commit, so every row read
+   afterwards is the latest committed state and no other writer of the workspace runs;
+4. each new mutation is applied or rejected on its own (a rejection is a result, not an error:
+   the mutation still counts as processed);
+5. the results and the new `last_mutation_id` are written in the same transaction as the
+   effects, so a lost response never double-applies and a failed transaction counts nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.entities import EntityAdapter, FieldError, adapter_for
+from core.exceptions import ApplicationError
+from core.models import WorkspaceClock
+from core.versioning import SyncedModel, VersionClock, note_change
+from sync.models import Conflict, ConflictStatus, MutationResult, Outcome, SyncClient
+from sync.records import CONFLICT_ENTITY, COPY_SUFFIX, row_fields, set_sides, wire_value
+from sync.services.common import client_writer, run_bound
+from workspaces.entitlements import ensure_within_limit
+from workspaces.models import ConflictPolicy, Role, role_at_least
+
+# Plan limits counted on create (live rows of the entity in the workspace).
+ENTITY_LIMITS = {"connection": "connections", "saved_query": "saved_queries"}
+# Field that names a row: a keep_both copy gets " (conflict copy)" appended to it.
+NAME_FIELDS = ("name", "title")
+
+
+@dataclass
+class PushOutcome:
+    results: list[dict[str, Any]]
+    last_mutation_id: int
+    version: int
+    # Set when the request hit a gap: the id the server expected instead.
+    expected_mutation_id: int | None = None
+
+
+class Reject(Exception):
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def sync_push(
+    *,
+    workspace: Any,
+    user: Any,
+    role: str,
+    client_id: str,
+    device: Mapping[str, Any],
+    mutations: Sequence[Mapping[str, Any]],
+) -> PushOutcome:
+    """Apply `mutations` of one client (already checked for shape: each has an integer
+    `mutation_id` >= 1). Raises 402 `plan_limit` for a new device over the plan's limit and 503
+    when the database stays unavailable; in both cases nothing was counted."""
+
+    def work() -> PushOutcome:
+        return _Push(
+            workspace=workspace, user=user, role=role, client_id=client_id, device=device
+        ).run(mutations)
+
+    return run_bound(
+        work,
+        workspace_id=workspace.pk,
+        user_id=user.pk,
+        what="push",
+        lock_timeout_ms=settings.SYNC_LOCK_TIMEOUT_MS,
+    )
+
+
+def register_client(
+    *, workspace: Any, user: Any, client_id: str, device: Mapping[str, Any] | None, lock: bool
+) -> SyncClient:
+    """The caller's client row, created on first use (402 past the plan's device limit)."""
+    clients = SyncClient.objects.filter(workspace_id=workspace.pk, user_id=user.pk)
+    found = (clients.select_for_update() if lock else clients).filter(client_id=client_id).first()
+    if found is not None:
+        return found
+    ensure_within_limit(
+        workspace,
+        "sync_devices",
+        current=SyncClient.objects.filter(workspace_id=workspace.pk).count(),
+    )
+    new = SyncClient(workspace_id=workspace.pk, user_id=user.pk, client_id=client_id)
+    _set_device(new, device)
+    # Two first requests of one client may race: the second inserts nothing and reads the first.
+    SyncClient.objects.bulk_create([new], ignore_conflicts=True)
+    return (clients.select_for_update() if lock else clients).get(client_id=client_id)
+
+
+def _set_device(client: SyncClient, device: Mapping[str, Any] | None) -> None:
+    if not device:
+        return
+    for attr, key, size in (
+        ("device_name", "name", 200),
+        ("platform", "platform", 64),
+        ("app_version", "app_version", 64),
+    ):
+        value = device.get(key)
+        if isinstance(value, str):
+            setattr(client, attr, value[:size])
+
+
+@dataclass
+class _Push:
+    workspace: Any
+    user: Any
+    role: str
+    client_id: str
+    device: Mapping[str, Any]
+    clock: VersionClock | None = None
+    rows: dict[tuple[str, uuid.UUID], SyncedModel | None] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    client: SyncClient | None = None
+
+    @property
+    def writer(self) -> str:
+        return client_writer(self.user.pk, self.client_id)
+
+    # --- the request ------------------------------------------------------------------------
+
+    def run(self, mutations: Sequence[Mapping[str, Any]]) -> PushOutcome:
+        client = register_client(
+            workspace=self.workspace,
+            user=self.user,
+            client_id=self.client_id,
+            device=self.device,
+            lock=True,
+        )
+        self.client = client
+        last = client.last_mutation_id
+        run_ids = _consecutive_run([int(m["mutation_id"]) for m in mutations], last)
+        stored = {
+            r.mutation_id: r.result
+            for r in MutationResult.objects.filter(
+                workspace_id=self.workspace.pk,
+                user_id=self.user.pk,
+                client_id=self.client_id,
+                mutation_id__in=[
+                    int(m["mutation_id"]) for m in mutations if m["mutation_id"] <= last
+                ],
+            )
+        }
+        if run_ids:
+            self.clock = VersionClock.reserve(self.workspace.pk, count=len(run_ids), poke=False)
+            self._prefetch([m for m in mutations if int(m["mutation_id"]) in run_ids])
+
+        results: list[dict[str, Any]] = []
+        new_results: list[MutationResult] = []
+        expected: int | None = None
+        for mutation in mutations:
+            mutation_id = int(mutation["mutation_id"])
+            if mutation_id <= last:
+                results.append(_duplicate(mutation_id, stored.get(mutation_id)))
+                continue
+            if mutation_id != last + 1:
+                expected = last + 1
+                break
+            result = self._apply(mutation)
+            results.append(result)
+            stored[mutation_id] = result
+            new_results.append(
+                MutationResult(
+                    workspace_id=self.workspace.pk,
+                    user_id=self.user.pk,
+                    client_id=self.client_id,
+                    mutation_id=mutation_id,
+                    result=result,
+                )
+            )
+            last = mutation_id
+
+        if new_results:
+            MutationResult.objects.bulk_create(new_results)
+        now = timezone.now()
+        client.last_mutation_id = last
+        client.last_push_at = now
+        client.updated_at = now
+        _set_device(client, self.device)
+        client.save(
+            update_fields=[
+                "last_mutation_id",
+                "last_push_at",
+                "updated_at",
+                "device_name",
+                "platform",
+                "app_version",
+            ]
+        )
+        if self.clock is not None:
+            version = self.clock.last
+        else:
+            version = (
+                WorkspaceClock.objects.filter(workspace_id=self.workspace.pk)
+                .values_list("version", flat=True)
+                .first()
+                or 0
+            )
+        return PushOutcome(results, last, version, expected)
+
+    def _prefetch(self, mutations: Sequence[Mapping[str, Any]]) -> None:
+        wanted: dict[str, set[uuid.UUID]] = {}
+        for mutation in mutations:
+            adapter = adapter_for(str(mutation.get("entity")))
+            row_id = _uuid(mutation.get("id"))
+            if adapter is not None and row_id is not None:
+                wanted.setdefault(adapter.entity, set()).add(row_id)
+        for entity, ids in wanted.items():
+            adapter = adapter_for(entity)
+            if adapter is None:
+                continue
+            found = {
+                row.id: row
+                for row in adapter.model._default_manager.filter(
+                    workspace_id=self.workspace.pk, id__in=ids
+                )
+            }
+            for row_id in ids:
+                self.rows[(entity, row_id)] = found.get(row_id)
+
+    def _version(self) -> int:
+        if self.clock is None or self.clock.remaining == 0:
+            self.clock = VersionClock.reserve(self.workspace.pk, count=16, poke=False)
+        return self.clock.next()
+
+    def _note(self, adapter: type[EntityAdapter] | None, version: int) -> None:
+        private = adapter is not None and adapter.private
+        note_change(self.workspace.pk, version, private_to=self.user.pk if private else None)
+
+    # --- one mutation -----------------------------------------------------------------------
+
+    def _apply(self, mutation: Mapping[str, Any]) -> dict[str, Any]:
+        mutation_id = int(mutation["mutation_id"])
+        raw_id = mutation.get("id")
+        base: dict[str, Any] = {"mutation_id": mutation_id, "id": _text_id(raw_id)}
+        try:
+            return {**base, **self._mutate(mutation)}
+        except Reject as reject:
+            error: dict[str, Any] = {"code": reject.code, "message": reject.message}
+            if reject.field:
+                error["field"] = reject.field
+            return {**base, "status": "rejected", "error": error}
+
+    def _mutate(self, mutation: Mapping[str, Any]) -> dict[str, Any]:
+        entity = mutation.get("entity")
+        adapter = adapter_for(entity) if isinstance(entity, str) else None
+        if adapter is None:
+            if entity == CONFLICT_ENTITY:
+                raise Reject("forbidden", "Conflict records are written by the server only.")
+            raise Reject("unknown_entity", f"Unknown entity: {entity!r}.", "entity")
+        row_id = _uuid(mutation.get("id"))
+        if row_id is None:
+            raise Reject("invalid", "id must be a UUID.", "id")
+        op = mutation.get("op")
+        if op not in ("upsert", "delete"):
+            raise Reject("invalid", "op must be upsert or delete.", "op")
+        base_version = mutation.get("base_version")
+        if base_version is not None and (
+            isinstance(base_version, bool) or not isinstance(base_version, int) or base_version < 0
+        ):
+            raise Reject("invalid", "base_version must be null or an integer >= 0.", "base_version")
+        if not role_at_least(self.role, Role.MEMBER):
+            raise Reject("forbidden", "Viewers cannot change the workspace's data.")
+        fields = mutation.get("fields") or {}
+        if op == "upsert" and not isinstance(fields, dict):
+            raise Reject("invalid", "fields must be an object.", "fields")
+
+        stripped: list[str] = []
+        if op == "upsert" and not self.workspace.sync_secrets and adapter.secret_fields:
+            stripped = sorted(name for name in fields if name in adapter.secret_fields)
+            fields = {k: v for k, v in fields.items() if k not in adapter.secret_fields}
+
+        key = (adapter.entity, row_id)
+        if key not in self.rows:
+            self.rows[key] = adapter.model._default_manager.filter(
+                workspace_id=self.workspace.pk, id=row_id
+            ).first()
+        row = self.rows[key]
+        context = _Mutation(self, adapter, row_id, base_version, mutation)
+        result = context.delete(row) if op == "delete" else context.upsert(row, fields)
+        if stripped:
+            result["stripped_fields"] = stripped
+        return result
+
+
+@dataclass
+class _Mutation:
+    push: _Push
+    adapter: type[EntityAdapter]
+    row_id: uuid.UUID
+    base_version: int | None
+    mutation: Mapping[str, Any]
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _validate(self, fields: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+        try:
+            clean = self.adapter.validate(fields, creating=creating)
+        except FieldError as error:
+            raise Reject(error.code, error.message, error.field) from None
+        for name, entity in self.adapter.references.items():
+            target = clean.get(name)
+            if target is None:
+                continue
+            ref = adapter_for(entity)
+            if ref is None:
+                raise Reject("not_found", f"{name} names an unknown entity.", name)
+            cached = self.push.rows.get((entity, target))
+            # A tombstone still counts: a device may reference a row deleted elsewhere.
+            exists = (
+                cached is not None
+                or ref.model._default_manager.filter(
+                    workspace_id=self.push.workspace.pk, id=target
+                ).exists()
+            )
+            if not exists:
+                raise Reject("not_found", f"{name} names no {entity} you can see.", name)
+        return clean
+
+    def _changed(self, row: SyncedModel, clean: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            name: value
+            for name, value in clean.items()
+            if wire_value(self.adapter.read(row, name)) != wire_value(value)
+        }
+
+    def _concurrent(self, row: SyncedModel, name: str) -> bool:
+        """Written by another writer after the version this client based its change on."""
+        version, writer = row.field_version(name)
+        return version > (self.base_version or 0) and writer != self.push.writer
+
+    def _save(self, row: SyncedModel, names: Any, *, creating: bool = False) -> int:
+        version = self.push._version()
+        row.touch_fields(names, version=version, writer=self.push.writer)
+        if creating and self.adapter.private:
+            # Another member's private row may hold this id (invisible under row-level
+            # security); the unique index tells, and only this insert is undone.
+            try:
+                with transaction.atomic():
+                    row.save(force_insert=True)
+            except IntegrityError:
+                raise Reject(
+                    "forbidden", "This id belongs to a row you cannot see.", "id"
+                ) from None
+        elif creating:
+            row.save(force_insert=True)
+        else:
+            row.save()
+        self.push._note(self.adapter, version)
+        return version
+
+    def _record(
+        self,
+        row: SyncedModel | None,
+        *,
+        client: dict[str, Any],
+        server: dict[str, Any],
+        conflicting: list[str],
+        server_version: int | None,
+        outcome: str,
+        automatic: bool,
+        copy_id: uuid.UUID | None = None,
+    ) -> Conflict:
+        push = self.push
+        policy = push.workspace.sync_conflict_policy
+        conflict = Conflict(
+            workspace_id=push.workspace.pk,
+            id=uuid.uuid4(),
+            entity=self.adapter.entity,
+            entity_id=self.row_id,
+            status=ConflictStatus.RESOLVED if automatic else ConflictStatus.OPEN,
+            policy=policy,
+            base_version=self.base_version,
+            server_version=server_version,
+            conflicting_fields=sorted(conflicting),
+            client_id=push.client_id,
+            device_name=(push.client.device_name if push.client else "")[:200],
+            mutation_id=int(self.mutation["mutation_id"]),
+            user_id=push.user.pk,
+            private_to=push.user.pk if self.adapter.private else None,
+            outcome=outcome,
+            copy_id=copy_id,
+            resolution="auto" if automatic else "",
+            resolved_at=timezone.now() if automatic else None,
+        )
+        set_sides(conflict, client_fields=client, server_fields=server)
+        version = push._version()
+        conflict.version = version
+        conflict.field_versions = {}
+        conflict.save(force_insert=True)
+        push._note(self.adapter, version)
+        return conflict
+
+    # --- delete -----------------------------------------------------------------------------
+
+    def delete(self, row: SyncedModel | None) -> dict[str, Any]:
+        if row is None or row.deleted:
+            # Nothing to delete (never created, purged, or already a tombstone): a no-op.
+            return {"status": "applied", "version": row.version if row is not None else None}
+        lost = [
+            name
+            for name in self.adapter.fields()
+            if not self.adapter.append_only and self._concurrent(row, name)
+        ]
+        server_version = row.version
+        lost_values = row_fields(self.adapter, row, lost)
+        row.deleted = True
+        row.deleted_at = timezone.now()
+        version = self._save(row, ["deleted"])
+        if not lost:
+            return {"status": "applied", "version": version}
+        # Delete against update: the tombstone wins; the edit it overrode is kept here.
+        manual = self.push.workspace.sync_conflict_policy == ConflictPolicy.MANUAL
+        conflict = self._record(
+            row,
+            client={"deleted": True},
+            server=lost_values,
+            conflicting=lost,
+            server_version=server_version,
+            outcome=Outcome.CLIENT,
+            automatic=not manual,
+        )
+        return {"status": "conflict", "version": version, "conflict_id": str(conflict.id)}
+
+    # --- upsert -----------------------------------------------------------------------------
+
+    def upsert(self, row: SyncedModel | None, fields: Mapping[str, Any]) -> dict[str, Any]:
+        if row is None:
+            if self.base_version is not None:
+                return self._upsert_on_tombstone(None, fields)
+            return self._create(fields)
+        if self.adapter.append_only:
+            clean = self._validate(fields, creating=False)
+            if self._changed(row, clean):
+                raise Reject("immutable", f"A {self.adapter.entity} cannot be changed.")
+            return {"status": "applied", "version": row.version}
+        if row.deleted:
+            return self._upsert_on_tombstone(row, fields)
+        clean = self._validate(fields, creating=False)
+        changed = self._changed(row, clean)
+        if not changed:
+            return {"status": "applied", "version": row.version}
+
+        conflicting = {name for name in changed if self._concurrent(row, name)}
+        secret = self.adapter.secret_fields
+        server_side = set(conflicting)
+        if secret & changed.keys():
+            # Secrets merge as one unit: a concurrent change to any of them conflicts with a
+            # change to any other.
+            concurrent_secrets = {name for name in secret if self._concurrent(row, name)}
+            if concurrent_secrets:
+                conflicting |= secret & changed.keys()
+                server_side |= concurrent_secrets
+        if not conflicting:
+            merged = any(
+                self._concurrent(row, name) for name in self.adapter.fields() if name not in changed
+            )
+            self.adapter.apply(row, changed)
+            version = self._save(row, changed)
+            return {"status": "merged" if merged else "applied", "version": version}
+        return self._conflict(row, changed, conflicting, server_side)
+
+    def _create(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        clean = self._validate(fields, creating=True)
+        limit = ENTITY_LIMITS.get(self.adapter.entity)
+        if limit is not None:
+            push = self.push
+            if self.adapter.entity not in push.counts:
+                push.counts[self.adapter.entity] = self.adapter.model._default_manager.filter(
+                    workspace_id=push.workspace.pk, deleted=False
+                ).count()
+            try:
+                ensure_within_limit(push.workspace, limit, current=push.counts[self.adapter.entity])
+            except ApplicationError as error:
+                raise Reject("plan_limit", error.message) from None
+        row = self.adapter.new_row(
+            workspace_id=self.push.workspace.pk, user=self.push.user, row_id=self.row_id
+        )
+        self.adapter.apply(row, clean)
+        version = self._save(row, clean, creating=True)
+        self.push.rows[(self.adapter.entity, self.row_id)] = row
+        if limit is not None:
+            self.push.counts[self.adapter.entity] += 1
+        return {"status": "applied", "version": version}
+
+    def _upsert_on_tombstone(
+        self, row: SyncedModel | None, fields: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """An upsert never resurrects a deleted row by itself: the edit goes into a conflict
+        record, from which `keep_client` restores the row."""
+        if row is not None:
+            clean = self._validate(fields, creating=False)
+            changed = self._changed(row, clean)
+            if self.adapter.append_only:
+                if changed:
+                    raise Reject("immutable", f"A {self.adapter.entity} cannot be changed.")
+                return {"status": "applied", "version": row.version}
+            if not changed:
+                return {"status": "applied", "version": row.version}
+        else:
+            # The row was purged long after its deletion (or never existed here).
+            changed = self._validate(fields, creating=False)
+            if self.adapter.append_only:
+                raise Reject("immutable", f"A {self.adapter.entity} cannot be changed.")
+        manual = self.push.workspace.sync_conflict_policy == ConflictPolicy.MANUAL
+        conflict = self._record(
+            row,
+            client={name: wire_value(value) for name, value in changed.items()},
+            server={"deleted": True},
+            conflicting=sorted(changed),
+            server_version=row.version if row is not None else None,
+            outcome=Outcome.SERVER,
+            automatic=not manual,
+        )
+        return {
+            "status": "conflict",
+            "version": row.version if row is not None else None,
+            "conflict_id": str(conflict.id),
+        }
+
+    def _conflict(
+        self,
+        row: SyncedModel,
+        changed: dict[str, Any],
+        conflicting: set[str],
+        server_side: set[str],
+    ) -> dict[str, Any]:
+        policy = self.push.workspace.sync_conflict_policy
+        server_version = row.version
+        server_values = row_fields(self.adapter, row, sorted(server_side))
+        client_values = {name: wire_value(value) for name, value in changed.items()}
+        copy_id: uuid.UUID | None = None
+        if policy == ConflictPolicy.LAST_WRITE_WINS:
+            # The later write (this one) wins every field; the server's values are recorded.
+            self.adapter.apply(row, changed)
+            version = self._save(row, changed)
+            outcome = Outcome.CLIENT
+        else:
+            keep = {name: value for name, value in changed.items() if name not in conflicting}
+            if keep:
+                self.adapter.apply(row, keep)
+                version = self._save(row, keep)
+            else:
+                version = row.version
+            outcome = Outcome.SERVER
+            if policy == ConflictPolicy.KEEP_BOTH:
+                copy_id = self._copy(row, changed)
+                outcome = Outcome.BOTH
+        conflict = self._record(
+            row,
+            client=client_values,
+            server=server_values,
+            conflicting=sorted(conflicting),
+            server_version=server_version,
+            outcome=outcome,
+            automatic=policy != ConflictPolicy.MANUAL,
+            copy_id=copy_id,
+        )
+        return {"status": "conflict", "version": version, "conflict_id": str(conflict.id)}
+
+    def _copy(self, row: SyncedModel, changed: Mapping[str, Any]) -> uuid.UUID:
+        """keep_both: a new row holding the client's version (not counted against plan limits:
+        refusing it would lose the client's edit)."""
+        copy_id = uuid.uuid4()
+        copy = self.adapter.new_row(
+            workspace_id=self.push.workspace.pk, user=self.push.user, row_id=copy_id
+        )
+        values = {name: self.adapter.read(row, name) for name in self.adapter.fields()}
+        values.update(changed)
+        for name in NAME_FIELDS:
+            if name in values:
+                values[name] = (str(values[name] or "") + COPY_SUFFIX)[-200:]
+                break
+        self.adapter.apply(copy, values)
+        version = self.push._version()
+        copy.touch_fields(values, version=version, writer=self.push.writer)
+        copy.save(force_insert=True)
+        self.push._note(self.adapter, version)
+        self.push.rows[(self.adapter.entity, copy_id)] = copy
+        return copy_id
+
+
+def _consecutive_run(ids: Sequence[int], last: int) -> set[int]:
+    """The ids this request will process: last+1, last+2, ... up to the first gap."""
+    run: set[int] = set()
+    current = last
+    for mutation_id in ids:
+        if mutation_id <= current:
+            continue
+        if mutation_id != current + 1:
+            break
+        current = mutation_id
+        run.add(mutation_id)
+    return run
+
+
+def _duplicate(mutation_id: int, stored: dict[str, Any] | None) -> dict[str, Any]:
+    if stored is None:
+        # Processed long ago; its stored result was collected (docs/sync.md).
+        return {"mutation_id": mutation_id, "status": "duplicate", "original_status": None}
+    return {**stored, "status": "duplicate", "original_status": stored.get("status")}
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value is not None else None
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _text_id(value: Any) -> str | None:
+    parsed = _uuid(value)
+    return str(parsed) if parsed is not None else None
