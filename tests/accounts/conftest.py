@@ -19,14 +19,13 @@ NEW_PASSWORD = "a different staple 42"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_redis_state() -> Iterator[None]:
+def _fresh_redis_state() -> None:
     """Rate-limit counters and single-use codes are per test (this run's key prefix only)."""
     client = redis_lib.Redis.from_url(settings.REDIS_URL)
     for pattern in ("cache:*", "accounts:*"):
         for key in client.scan_iter(f"{settings.REDIS_KEY_PREFIX}{pattern}", count=1000):
             client.delete(key)
     client.close()
-    return
 
 
 @pytest.fixture(autouse=True)
