@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from workspaces.audit import Action, audit_record
 from workspaces.models import AuditEvent, Invitation, Membership, Workspace
 
 
@@ -18,11 +19,49 @@ class MembershipInline(admin.TabularInline[Membership, Workspace]):
 
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin[Workspace]):
-    list_display = ("name", "slug", "plan", "is_personal", "created_at")
-    list_filter = ("plan", "is_personal")
+    list_display = (
+        "name",
+        "slug",
+        "plan",
+        "plan_override",
+        "billing_status",
+        "is_personal",
+        "created_at",
+    )
+    list_filter = ("plan", "plan_override", "billing_status", "is_personal")
     search_fields = ("name", "slug", "id")
-    readonly_fields = ("id", "created_at", "updated_at", "created_by")
+    # Plan and billing status follow Stripe (billing app). Operators comp a workspace with
+    # `plan_override` (and `seats` for team); both changes are audited. Stripe's next event
+    # sets `seats` of a subscribed workspace again.
+    readonly_fields = (
+        "id",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "plan",
+        "billing_status",
+        "past_due_since",
+    )
     inlines = [MembershipInline]
+
+    def save_model(self, request: HttpRequest, obj: Workspace, form: Any, change: bool) -> None:
+        before = {f: form.initial.get(f) for f in ("plan_override", "seats")} if change else {}
+        super().save_model(request, obj, form, change)
+        changed = {
+            f: [before.get(f), getattr(obj, f)]
+            for f in ("plan_override", "seats")
+            if change and before.get(f) != getattr(obj, f)
+        }
+        if changed:
+            audit_record(
+                action=Action.PLAN_OVERRIDDEN,
+                workspace_id=obj.pk,
+                actor=request.user,
+                request=request,
+                target_type="workspace",
+                target_id=obj.pk,
+                metadata={"changed": changed, "effective_plan": obj.effective_plan},
+            )
 
 
 @admin.register(Invitation)

@@ -81,3 +81,37 @@ def check_can_add_member(workspace: Any, *, pending_excluded: object = None) -> 
     if pending_excluded is not None:
         pending = pending.exclude(pk=pending_excluded)
     ensure_within_limit(workspace, "members", current=members + pending.count())
+
+
+def _live_rows(entity: str, workspace: Any) -> int:
+    # Through the entity registry, so this module imports no data app (they import it).
+    from core.entities import adapter_for
+
+    adapter = adapter_for(entity)
+    if adapter is None:  # pragma: no cover - the data app is not installed
+        return 0
+    return adapter.model._default_manager.filter(workspace_id=workspace.pk, deleted=False).count()
+
+
+def check_can_create_connection(workspace: Any, *, adding: int = 1) -> None:
+    """402 `plan_limit` when `adding` more connections would exceed the plan (tombstones do not
+    count). Call it after reserving the workspace's versions, which serialises its writers."""
+    ensure_within_limit(
+        workspace, "connections", current=_live_rows("connection", workspace), adding=adding
+    )
+
+
+def check_can_create_saved_query(workspace: Any, *, adding: int = 1) -> None:
+    """402 `plan_limit` when `adding` more saved queries would exceed the plan."""
+    ensure_within_limit(
+        workspace, "saved_queries", current=_live_rows("saved_query", workspace), adding=adding
+    )
+
+
+def history_retention_days(workspace: Any) -> int | None:
+    """Days query history is kept: the workspace's own setting, capped by its plan's."""
+    plan_days = entitlements_for(workspace).limit("history_retention_days")
+    own = getattr(workspace, "history_retention_days", None)
+    if own is None:
+        return plan_days
+    return own if plan_days is None else min(own, plan_days)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -34,6 +35,14 @@ class Plan(models.TextChoices):
     TEAM = "team", "Team"
 
 
+class BillingStatus(models.TextChoices):
+    NONE = "none", "No subscription"
+    ACTIVE = "active", "Active"
+    TRIALING = "trialing", "Trialing"
+    PAST_DUE = "past_due", "Past due"
+    CANCELED = "canceled", "Canceled"
+
+
 class Workspace(models.Model):
     """The tenant: a team (or one person) and everything it owns."""
 
@@ -47,6 +56,13 @@ class Workspace(models.Model):
     plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.FREE)
     # Seats a team subscription pays for; per-seat plan limits are multiplied by it.
     seats = models.PositiveIntegerField(default=1)
+    # Billing (docs/billing.md): the billing app keeps `plan`, `seats`, `billing_status` and
+    # `past_due_since` in step with Stripe; `plan_override` is an operator's comp.
+    billing_status = models.CharField(
+        max_length=20, choices=BillingStatus.choices, default=BillingStatus.NONE
+    )
+    past_due_since = models.DateTimeField(null=True, blank=True)
+    plan_override = models.CharField(max_length=20, choices=Plan.choices, blank=True, default="")
     # Settings a workspace admin may change.
     sync_conflict_policy = models.CharField(
         max_length=20, choices=ConflictPolicy.choices, default=ConflictPolicy.LAST_WRITE_WINS
@@ -62,6 +78,29 @@ class Workspace(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
+
+    @property
+    def effective_plan(self) -> str:
+        """The plan whose limits apply: the override, else free once a past-due payment has
+        outlasted the grace period, else the subscribed plan."""
+        if self.plan_override:
+            return self.plan_override
+        if self.billing_status == BillingStatus.PAST_DUE and self.past_due_since is not None:
+            grace = timedelta(days=getattr(settings, "BILLING_PAST_DUE_GRACE_DAYS", 7))
+            if timezone.now() >= self.past_due_since + grace:
+                return Plan.FREE
+        return self.plan
+
+    @property
+    def email(self) -> str:
+        """The billing contact (dj-stripe's subscriber model must have one): the first owner."""
+        owner = (
+            self.memberships.filter(role=Role.OWNER)
+            .select_related("user")
+            .order_by("created_at")
+            .first()
+        )
+        return (owner.user.email or "") if owner is not None else ""
 
 
 class Membership(models.Model):

@@ -294,3 +294,71 @@ def test_staff_get_no_bypass_through_the_api(team: Any) -> None:
     client = _client(staff)
     assert client.get(f"/api/v1/workspaces/{team.workspace.pk}/").status_code == 404
     assert client.get("/api/v1/workspaces/").json()["results"] == []
+
+
+def _app_login(email: str, password: str = "correct horse battery") -> dict[str, str]:
+    """Sign in through allauth's headless app client, as the desktop does."""
+    response = APIClient().post(
+        "/_allauth/app/v1/auth/login", {"email": email, "password": password}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    meta = response.json()["meta"]
+    return {"HTTP_AUTHORIZATION": f"Bearer {meta['access_token']}"}
+
+
+def test_delete_needs_recent_reauthentication_then_shreds_keys(team: Any) -> None:
+    from core.models import WorkspaceDataKey
+
+    workspace_id = team.workspace.pk
+    headers = _app_login("alice@example.com")
+    client = APIClient()
+    refused = client.delete(f"/api/v1/workspaces/{workspace_id}/", **headers)
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "reauthentication_required"
+    reauth = client.post(
+        "/_allauth/app/v1/auth/reauthenticate",
+        {"password": "correct horse battery"},
+        format="json",
+        **headers,
+    )
+    assert reauth.status_code == 200, reauth.content
+    deleted = client.delete(f"/api/v1/workspaces/{workspace_id}/", **headers)
+    assert deleted.status_code == 204, deleted.content
+    with db_context(workspace_id=workspace_id, user_id=team.owner.pk):
+        assert not Workspace.objects.filter(pk=workspace_id).exists()
+        assert not WorkspaceDataKey.objects.filter(workspace_id=workspace_id).exists()
+        assert AuditEvent.objects.filter(
+            workspace_id=workspace_id, action="workspace.deleted"
+        ).exists()
+
+
+def test_transfer_after_reauthentication(team: Any) -> None:
+    headers = _app_login("alice@example.com")
+    client = APIClient()
+    url = f"/api/v1/workspaces/{team.workspace.pk}/transfer"
+    assert client.post(url, {"user_id": str(team.admin.pk)}, format="json",
+                       **headers).status_code == 401
+    client.post("/_allauth/app/v1/auth/reauthenticate", {"password": "correct horse battery"},
+                format="json", **headers)
+    response = client.post(url, {"user_id": str(team.admin.pk)}, format="json", **headers)
+    assert response.status_code == 200, response.content
+    with db_context(workspace_id=team.workspace.pk, user_id=team.owner.pk):
+        roles = dict(Membership.objects.values_list("user__email", "role"))
+    assert roles["adam@example.com"] == "owner"
+    assert roles["alice@example.com"] == "admin"
+    # Transfer to someone who is not a member: 404.
+    charlie = client.post(url, {"user_id": str(team.outsider.pk)}, format="json", **headers)
+    assert charlie.status_code == 403  # alice is no longer an owner
+
+
+def test_sign_in_is_audited(team: Any) -> None:
+    _app_login("bob@example.com")
+    APIClient().post(
+        "/_allauth/app/v1/auth/login", {"email": "bob@example.com", "password": "wrong-wrong"},
+        format="json",
+    )
+    with db_context(workspace_id=None, user_id=team.member.pk):
+        actions = set(
+            AuditEvent.objects.filter(actor_id=team.member.pk).values_list("action", flat=True)
+        )
+    assert {"auth.signed_in", "auth.sign_in_failed"} <= actions

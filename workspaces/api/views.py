@@ -29,7 +29,7 @@ from workspaces.api.serializers import (
     WorkspaceUpdateInput,
 )
 from workspaces.models import Role
-from workspaces.reauth import require_recent_authentication
+from accounts.reauth import require_reauthentication
 
 TAG = ["workspaces"]
 
@@ -101,7 +101,7 @@ class WorkspaceDetailApi(WorkspaceScopedApi):
     @extend_schema(tags=TAG, operation_id="workspaces_delete", responses={204: None})
     def delete(self, request: Request, workspace_id: uuid.UUID) -> Response:
         self.require_role(Role.OWNER, action="delete the workspace")
-        require_recent_authentication(request)
+        require_reauthentication(request)
         services.workspace_delete(membership=self.membership, request=request)
         return no_content()
 
@@ -115,7 +115,7 @@ class WorkspaceTransferApi(WorkspaceScopedApi):
     def post(self, request: Request, workspace_id: uuid.UUID) -> Response:
         data = TransferInput(data=request.data)
         data.is_valid(raise_exception=True)
-        require_recent_authentication(request)
+        require_reauthentication(request)
         target = services.workspace_transfer(
             membership=self.membership, new_owner_id=data.validated_data["user_id"], request=request
         )
