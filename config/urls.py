@@ -6,6 +6,9 @@ api_v1 = [
     path("", include("core.api.urls")),
     path("", include("accounts.urls")),
     path("", include("workspaces.urls")),
+    path("", include("connections.urls")),
+    path("", include("queries.urls")),
+    path("", include("chats.urls")),
     path("", include("sync.urls")),
 ]
 

@@ -90,7 +90,9 @@ def _live_rows(entity: str, workspace: Any) -> int:
     adapter = adapter_for(entity)
     if adapter is None:  # pragma: no cover - the data app is not installed
         return 0
-    return adapter.model._default_manager.filter(workspace_id=workspace.pk, deleted=False).count()
+    # Every synced model has a workspace; the abstract base does not declare it.
+    manager: Any = adapter.model._default_manager
+    return int(manager.filter(workspace_id=workspace.pk, deleted=False).count())
 
 
 def check_can_create_connection(workspace: Any, *, adding: int = 1) -> None:

@@ -1,0 +1,71 @@
+"""Reads of chats and their messages: private to their author, so every read filters on the
+author as well as the workspace (row-level security is the second lock)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+
+from chats.entity import ChatEntity, ChatMessageEntity
+from chats.models import Chat, ChatMessage
+from core.entity_writes import check_author, get_row
+
+CHAT_ORDERINGS = ("-updated_at", "updated_at", "-created_at", "created_at", "title", "-title")
+MESSAGE_ORDERINGS = ("created_at", "-created_at")
+# Messages returned inline with a chat; the messages endpoint pages through all of them.
+INLINE_MESSAGES = 200
+
+
+def chat_list(
+    *,
+    workspace_id: uuid.UUID,
+    user: Any,
+    connection_id: str | None = None,
+    q: str | None = None,
+) -> QuerySet[Chat]:
+    queryset = Chat.objects.filter(workspace_id=workspace_id, author_id=user.pk, deleted=False)
+    if connection_id:
+        queryset = queryset.filter(connection_id=connection_id)
+    if q:
+        queryset = queryset.filter(title__icontains=q)
+    return queryset
+
+
+def chat_get(*, workspace_id: uuid.UUID, user: Any, chat_id: uuid.UUID) -> Chat:
+    row = get_row(ChatEntity, workspace_id=workspace_id, row_id=chat_id)
+    check_author(ChatEntity, row, user)
+    assert isinstance(row, Chat)  # noqa: S101 - narrowing for mypy
+    return row
+
+
+def chat_messages(*, chat: Chat) -> QuerySet[ChatMessage]:
+    return ChatMessage.objects.filter(
+        workspace_id=chat.workspace_id, author_id=chat.author_id, chat_id=chat.id, deleted=False
+    )
+
+
+def chat_data(row: Chat) -> dict[str, Any]:
+    data = ChatEntity.serialize(row)
+    data["active_stream_id"] = row.active_stream_id or None
+    return data
+
+
+def chat_with_messages(row: Chat) -> dict[str, Any]:
+    """The chat and its latest INLINE_MESSAGES messages, oldest first."""
+    latest = list(chat_messages(chat=row).order_by("-created_at", "-row_id")[: INLINE_MESSAGES + 1])
+    truncated = len(latest) > INLINE_MESSAGES
+    messages = [message_data(m) for m in reversed(latest[:INLINE_MESSAGES])]
+    return {**chat_data(row), "messages": messages, "messages_truncated": truncated}
+
+
+def message_data(row: ChatMessage) -> dict[str, Any]:
+    data = ChatMessageEntity.serialize(row)
+    data.update(
+        model=row.model,
+        input_tokens=row.input_tokens,
+        output_tokens=row.output_tokens,
+        finish_reason=row.finish_reason,
+    )
+    return data

@@ -1,0 +1,54 @@
+"""Reads of connections. Listing and reading never decrypt: secrets leave the database only
+through `connections.services.connection_reveal`, which is audited."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from connections.entity import ConnectionEntity
+from connections.models import SECRET_FIELDS, Connection
+from core.entity_writes import get_row
+
+ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at")
+
+
+def connection_list(
+    *,
+    workspace_id: uuid.UUID,
+    engine: str | None = None,
+    tag: str | None = None,
+    q: str | None = None,
+) -> QuerySet[Connection]:
+    """Live connections of the workspace, filtered."""
+    queryset = Connection.objects.filter(workspace_id=workspace_id, deleted=False)
+    if engine:
+        queryset = queryset.filter(engine=engine)
+    if tag:
+        queryset = queryset.filter(tags__contains=[tag])
+    if q:
+        queryset = queryset.filter(Q(name__icontains=q) | Q(host__icontains=q))
+    return queryset
+
+
+def connection_get(*, workspace_id: uuid.UUID, connection_id: uuid.UUID) -> Connection:
+    row = get_row(ConnectionEntity, workspace_id=workspace_id, row_id=connection_id)
+    assert isinstance(row, Connection)  # noqa: S101 - narrowing for mypy
+    return row
+
+
+def connection_metadata(row: Connection) -> dict[str, Any]:
+    """Everything a viewer may see: the wire form without secrets, plus which secrets are set
+    (a column check, nothing is decrypted)."""
+    data = ConnectionEntity.serialize(row, include_secrets=False)
+    for name in SECRET_FIELDS:
+        data[f"has_{name}"] = getattr(row, f"{name}_encrypted") is not None
+    data["created_by"] = str(row.created_by_id) if row.created_by_id else None
+    return data
+
+
+def connection_secrets(row: Connection) -> dict[str, str | None]:
+    """The decrypted secrets (callers: connection_reveal and export, which check the role)."""
+    return {name: ConnectionEntity.read(row, name) for name in SECRET_FIELDS}
