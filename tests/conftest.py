@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -36,18 +37,25 @@ def _switch_default(credentials: dict[str, str]) -> None:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: object) -> Iterator[None]:
-    """Runs after pytest-django's own set-up, which ran as the owner (see pytest_configure)."""
-    app = _credentials(settings.DATABASE_URL)
-    owner = _credentials(settings.DATABASE_OWNER_URL or settings.DATABASE_URL)
-    _switch_default(app)
+def django_db_setup(django_test_environment: None, django_db_blocker: Any) -> Iterator[None]:
+    """Clone the test database from a migrated template (tests/dbtemplate.py) as the owner,
+    then run every test as the app role."""
+    from tests import dbtemplate
+
+    owner_url = settings.DATABASE_OWNER_URL or settings.DATABASE_URL
+    default = connections["default"].settings_dict
+    name = (default.get("TEST") or {}).get("NAME") or f"test_{default['NAME']}"
+    with django_db_blocker.unblock():
+        dbtemplate.create_test_database(owner_url, name)
+        _switch_default(_credentials(settings.DATABASE_URL))
+        default["NAME"] = name
     yield
-    _switch_default(owner)  # the owner drops the test database
+    with django_db_blocker.unblock():
+        _switch_default(_credentials(owner_url))
+        dbtemplate.drop_test_database(owner_url, name)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if settings.DATABASE_OWNER_URL:
-        connections["default"].settings_dict.update(_credentials(settings.DATABASE_OWNER_URL))
     _flush_as_owner()
 
 

@@ -1,0 +1,112 @@
+"""Test databases cloned from a migrated template.
+
+Migrating from scratch takes about a minute (dj-stripe and allauth bring many migrations), so
+the first run migrates a template database once, as the owner role, and every run after clones
+it with CREATE DATABASE ... TEMPLATE, which takes a second. The template's name carries a hash
+of everything that shapes the schema (every migration file, the lock file, the policy helpers),
+so any change to them builds a fresh template; stale ones are dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "dbw_tpl_"
+LOCK_KEY = 7_402_881_113  # pg_advisory_lock key serialising template builds
+
+
+def schema_hash() -> str:
+    digest = hashlib.sha256()
+    files = sorted(p for p in ROOT.glob("*/migrations/*.py") if ".venv" not in p.parts)
+    files += [
+        ROOT / "uv.lock",
+        ROOT / "core" / "tenancy" / "operations.py",
+        ROOT / "core" / "db_roles.py",
+    ]
+    for path in files:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    digest.update(os.environ.get("DATABASE_APP_ROLE", "").encode())
+    return digest.hexdigest()[:16]
+
+
+def _with_db(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def _migrate(owner_url: str, name: str) -> None:
+    env = dict(os.environ, DATABASE_URL=_with_db(owner_url, name), DJANGO_ENV="test")
+    env.pop("DATABASE_TEST_NAME", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "--skip-checks", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"migrating the test template failed:\n{result.stdout}{result.stderr}")
+
+
+def create_test_database(owner_url: str, name: str) -> None:
+    template = PREFIX + schema_hash()
+    building = template + "_building"
+    with psycopg.connect(_with_db(owner_url, "postgres"), autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+        try:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [template]
+            ).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(building)))
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(building)))
+                try:
+                    _migrate(owner_url, building)
+                except Exception:
+                    conn.execute(
+                        sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(building))
+                    )
+                    raise
+                conn.execute(
+                    sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                        sql.Identifier(building), sql.Identifier(template)
+                    )
+                )
+                _drop_stale_templates(conn, keep=template)
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(template)
+                )
+            )
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+
+
+def _drop_stale_templates(conn: psycopg.Connection, *, keep: str) -> None:
+    rows = conn.execute(
+        "SELECT datname FROM pg_database WHERE datname LIKE %s AND datname <> %s",
+        [PREFIX + "%", keep],
+    ).fetchall()
+    for (stale,) in rows:
+        try:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(stale)))
+        except psycopg.Error:
+            pass  # in use by a run on another checkout; it goes next time
+
+
+def drop_test_database(owner_url: str, name: str) -> None:
+    with psycopg.connect(_with_db(owner_url, "postgres"), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
