@@ -9,6 +9,7 @@ so any change to them builds a fresh template; stale ones are dropped.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -99,10 +100,9 @@ def _drop_stale_templates(conn: psycopg.Connection, *, keep: str) -> None:
         [PREFIX + "%", keep],
     ).fetchall()
     for (stale,) in rows:
-        try:
+        # One in use (a run on another checkout) goes next time.
+        with contextlib.suppress(psycopg.Error):
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(stale)))
-        except psycopg.Error:
-            pass  # in use by a run on another checkout; it goes next time
 
 
 def drop_test_database(owner_url: str, name: str) -> None:
