@@ -7,9 +7,11 @@ that raises aborts the operation, so keep them small and idempotent.
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 from typing import Any
 
+from django.db import transaction
 from django.dispatch import Signal
 from django.http import HttpRequest
 
@@ -27,10 +29,33 @@ guest_upgraded = Signal()
 # do not cascade. Arguments: user.
 user_deleting = Signal()
 
+logger = logging.getLogger(__name__)
+
+
+class _NotificationSignal(Signal):
+    def send_isolated(self, sender: Any, **named: Any) -> None:
+        """Call every receiver in a savepoint of its own; log, never raise, its failure.
+
+        A notification, not a veto: a failing subscriber (say, the audit log) must neither turn
+        a sign-in into a 500 nor keep the other subscribers from hearing of it.
+        """
+        from asgiref.sync import async_to_sync
+
+        sync_receivers, async_receivers = self._live_receivers(sender)
+        for receiver in [*sync_receivers, *(async_to_sync(r) for r in async_receivers)]:
+            try:
+                with transaction.atomic():
+                    receiver(signal=self, sender=sender, **named)
+            except Exception:
+                logger.exception(
+                    "a %s receiver failed", "security_event", extra={"receiver": repr(receiver)}
+                )
+
+
 # Security-relevant events, for the audit log. Arguments: user (None when a sign-in failed for
 # an unknown address), action (SecurityAction), request (HttpRequest | None), metadata (dict,
 # JSON-serialisable, never a secret: ip, user_agent and action-specific keys).
-security_event = Signal()
+security_event = _NotificationSignal()
 
 
 class SecurityAction(StrEnum):
@@ -72,6 +97,6 @@ def emit_security_event(
         data["ip"] = client_ip(request)
         data["user_agent"] = user_agent(request)
     data.update(metadata or {})
-    security_event.send(
+    security_event.send_isolated(
         sender=SecurityAction, user=user, action=action, request=request, metadata=data
     )

@@ -51,7 +51,7 @@ class Client(APIClient):
         super().__init__(**kwargs)
         self._capture = capture
 
-    def request(self, **kwargs: Any) -> Any:  # type: ignore[override]
+    def request(self, **kwargs: Any) -> Any:
         with self._capture(execute=True):
             return super().request(**kwargs)
 
@@ -82,7 +82,7 @@ def fake_http(monkeypatch: pytest.MonkeyPatch) -> FakeHTTP:
 
 def make_user(email: str, display_name: str = "", password: str = PASSWORD) -> Any:
     """A verified user with a usable password (the shared factory does not save one)."""
-    user = UserFactory(email=email, display_name=display_name)
+    user: Any = UserFactory(email=email, display_name=display_name)
     user.set_password(password)
     user.save()
     return user
@@ -121,11 +121,11 @@ def totp_code(secret: str, offset_steps: int = 0) -> str:
     return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + offset_steps))
 
 
-def bearer(token: str) -> dict[str, str]:
+def bearer(token: str) -> dict[str, Any]:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
-def session_token(token: str) -> dict[str, str]:
+def session_token(token: str) -> dict[str, Any]:
     return {"HTTP_X_SESSION_TOKEN": token}
 
 

@@ -49,13 +49,13 @@ class FakeHTTP:
         return [c for c in self.calls if c.url.startswith(url_prefix)]
 
     def send(self, request: requests.PreparedRequest) -> requests.Response:
-        body = request.body or b""
-        if isinstance(body, str):
-            body = body.encode()
+        raw = request.body or b""
+        body = raw.encode() if isinstance(raw, str) else raw
+        assert isinstance(body, bytes)
         call = Call(
             method=str(request.method),
             url=str(request.url),
-            headers=dict(request.headers),
+            headers={str(k): str(v) for k, v in request.headers.items()},
             body=body,
         )
         self.calls.append(call)
@@ -63,7 +63,7 @@ class FakeHTTP:
             if call.method == method and call.url.startswith(prefix):
                 reply = handler(call) if callable(handler) else handler
                 status, payload = reply[0], reply[1]
-                headers = reply[2] if len(reply) > 2 else {}  # type: ignore[misc]
+                headers = reply[2] if len(reply) > 2 else {}
                 response = requests.Response()
                 response.status_code = status
                 if isinstance(payload, (bytes, str)):

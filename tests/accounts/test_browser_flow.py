@@ -20,7 +20,7 @@ def browser(make_client: Callable[..., Client]) -> Client:
     return make_client(enforce_csrf_checks=True, HTTP_USER_AGENT="Mozilla/5.0 (test) Firefox/140")
 
 
-def csrf(client: Client) -> dict[str, str]:
+def csrf(client: Client) -> dict[str, Any]:
     if "csrftoken" not in client.cookies:
         assert client.get(f"{BROWSER}/config").status_code == 200
     return {"HTTP_X_CSRFTOKEN": client.cookies["csrftoken"].value}

@@ -87,9 +87,9 @@ def test_transient_failures_retry_and_permanent_ones_do_not(
     )
     if retried:
         with pytest.raises(Retry):
-            send_email.apply(args=[payload()], throw=True)
+            send_email.apply(args=(payload(),), throw=True)
     else:
-        assert send_email.apply(args=[payload()], throw=True).get() == 0
+        assert send_email.apply(args=(payload(),), throw=True).get() == 0
 
 
 def test_network_errors_retry_with_the_same_idempotency_key(
@@ -101,9 +101,9 @@ def test_network_errors_retry_with_the_same_idempotency_key(
     fake_http.add("POST", RESEND, down)
     data = payload()
     with pytest.raises(Retry):
-        send_email.apply(args=[data], throw=True)
+        send_email.apply(args=(data,), throw=True)
     fake_http.add("POST", RESEND, (200, {"id": "em_9"}))
-    assert send_email.apply(args=[data], throw=True).get() == 1
+    assert send_email.apply(args=(data,), throw=True).get() == 1
     keys = {c.headers.get("Idempotency-Key") for c in fake_http.calls_to(RESEND)}
     assert keys == {data["id"]}
 
@@ -112,13 +112,13 @@ def test_retries_are_bounded(fake_http: FakeHTTP, resend_backend: None, settings
     settings.EMAIL_TASK_MAX_RETRIES = 0
     fake_http.add("POST", RESEND, (503, {"statusCode": 503, "name": "x", "message": "down"}))
     with pytest.raises(ResendError):
-        send_email.apply(args=[payload()], throw=True)
+        send_email.apply(args=(payload(),), throw=True)
 
 
 def test_backend_refuses_to_send_without_a_key(fake_http: FakeHTTP, settings: Any) -> None:
     settings.EMAIL_BACKEND = "accounts.email.ResendEmailBackend"
     settings.RESEND_API_KEY = None
-    assert send_email.apply(args=[payload()], throw=True).get() == 0  # 401: permanent, dropped
+    assert send_email.apply(args=(payload(),), throw=True).get() == 0  # 401: permanent, dropped
     assert fake_http.calls == []
 
 
@@ -167,7 +167,7 @@ def test_every_template_renders_text_and_html(prefix: str) -> None:
         **TEMPLATES[prefix],
     }
     message = mail_render(template_prefix=prefix, to="a@x.io", context=context)
-    html = next(c for c, mime in message.alternatives if mime == "text/html")
+    html = str(next(c for c, mime in message.alternatives if mime == "text/html"))
     assert message.subject
     assert "\n" not in message.subject
     assert "{{" not in message.body + html
