@@ -54,10 +54,6 @@ def _tokens(user: Any, result: AppAuthResult) -> dict[str, Any]:
     }
 
 
-class _BrowserSession(SessionAuthentication):
-    """The system browser's cookie session, on the desktop OAuth hops (GET only)."""
-
-
 class GuestCreateApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
@@ -112,7 +108,8 @@ class GuestUpgradeVerifyApi(APIView):
 
 class DesktopOAuthStartApi(APIView):
     permission_classes = [AllowAny]
-    authentication_classes = [_BrowserSession]
+    # The system browser's cookie session (GET only, so no CSRF concern).
+    authentication_classes = [SessionAuthentication]
 
     @extend_schema(
         operation_id="auth_desktop_oauth_start",
@@ -138,7 +135,8 @@ class DesktopOAuthStartApi(APIView):
 
 class DesktopOAuthCompleteApi(APIView):
     permission_classes = [AllowAny]
-    authentication_classes = [_BrowserSession]
+    # The system browser's cookie session (GET only, so no CSRF concern).
+    authentication_classes = [SessionAuthentication]
 
     @extend_schema(
         operation_id="auth_desktop_oauth_complete",
