@@ -103,9 +103,7 @@ def get_row(
 ) -> SyncedModel:
     """One row by its client-visible id, or 404. Private rows of other members are invisible
     (row-level security), so they are 404 too."""
-    queryset: QuerySet[SyncedModel] = _manager(adapter).filter(
-        workspace_id=workspace_id, id=row_id
-    )
+    queryset: QuerySet[SyncedModel] = _manager(adapter).filter(workspace_id=workspace_id, id=row_id)
     if not include_deleted:
         queryset = queryset.filter(deleted=False)
     if for_update:

@@ -6,7 +6,8 @@ class QueriesConfig(AppConfig):
 
     def ready(self) -> None:
         from core import entities
-        from queries import entity
+        from queries import entity, receivers
 
         entities.register(entity.SavedQueryEntity)
         entities.register(entity.QueryHistoryEntity)
+        receivers.connect()

@@ -199,3 +199,20 @@ def test_messages_list_query_count(team: Team, django_assert_num_queries: Any) -
     client.get(path)
     with django_assert_num_queries(LIST_QUERIES + 1):  # + the chat itself
         assert len(client.get(path).json()["results"]) == 2
+
+
+def test_deleting_the_workspace_or_an_account_removes_private_chats(team: Team) -> None:
+    from accounts.services.account import account_delete
+    from core.tenancy.system import system_context
+    from workspaces import services as workspace_services
+
+    make_chat(team, "member")
+    make_chat(team, "admin")
+    account_delete(user=team.admin, request=None)
+    with system_context():
+        assert set(Chat.objects.values_list("author_id", flat=True)) == {team.member.pk}
+    with db_context(workspace_id=team.workspace.pk, user_id=team.owner.pk):
+        workspace_services.workspace_delete(membership=_membership(team, "owner"))
+    with system_context():
+        assert not Chat.objects.exists()
+        assert not ChatMessage.objects.exists()

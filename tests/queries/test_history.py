@@ -161,3 +161,16 @@ def test_list_query_count_is_constant(team: Team, django_assert_num_queries: Any
         _record(team, sql=f"select {i}", error="boom")
     with django_assert_num_queries(LIST_QUERIES):
         assert len(client.get(url(team, "history/")).json()["results"]) == 30
+
+
+def test_account_deletion_removes_private_history_in_shared_workspaces(team: Team) -> None:
+    from accounts.services.account import account_delete
+    from core.tenancy.system import system_context
+
+    _record(team, "member", sql="select 'bob'")
+    _record(team, "admin", sql="select 'adam'")
+    account_delete(user=team.member, request=None)
+    with system_context():
+        authors = set(QueryHistory.objects.values_list("author_id", flat=True))
+    assert authors == {team.admin.pk}
+    assert len(team.client("admin").get(url(team, "history/")).json()["results"]) == 1
