@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("connections.urls")),
     path("", include("queries.urls")),
     path("", include("chats.urls")),
+    path("", include("billing.urls")),
     path("", include("sync.urls")),
 ]
 
@@ -20,6 +21,8 @@ urlpatterns = [
     # mounts nothing else here.
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(api_v1)),
+    # Stripe webhooks, verified and recorded by dj-stripe: /stripe/webhook/<uuid>/ (billing).
+    path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
