@@ -793,3 +793,38 @@ CELERY_BEAT_SCHEDULE["sync-collect"] = {
     "schedule": env_int("SYNC_COLLECT_EVERY_SECONDS", 3600, min_value=60),
 }
 # --- end of sync ------------------------------------------------------------------------------
+
+# =============================================================================================
+# AI assistant (ai/, docs/ai.md): chat generations run as Celery tasks that append UI message
+# stream chunks to one Redis Stream per generation; the web relays them as Server-Sent Events.
+# Provider keys and models are in the "AI providers" block above.
+# =============================================================================================
+# Celery queue of the generation and titling tasks. The default queue works with one worker
+# pool; a dedicated queue (and `celery worker -Q ai`) keeps long streams away from email.
+AI_CELERY_QUEUE = env_str("AI_CELERY_QUEUE", "celery")
+# A finished generation stays replayable (resume, Last-Event-ID) for this long.
+AI_STREAM_RETENTION_SECONDS = env_int("AI_STREAM_RETENTION_SECONDS", 600, min_value=10)
+# Hard cap on chunks per generation: the generation is ended with an error beyond it. The Redis
+# Stream also carries MAXLEN ~ a little above it, as a backstop that never trims in practice.
+AI_STREAM_MAX_CHUNKS = env_int("AI_STREAM_MAX_CHUNKS", 20_000, min_value=100)
+# `: ping` comment lines on an idle stream, so proxies keep it open.
+AI_STREAM_HEARTBEAT_SECONDS = env_float("AI_STREAM_HEARTBEAT_SECONDS", 15.0)
+# A generation no worker has picked up within this long is failed (the user sees an error).
+AI_STREAM_START_TIMEOUT_SECONDS = env_float("AI_STREAM_START_TIMEOUT_SECONDS", 60.0)
+# A running generation whose worker has not been heard of for this long is failed.
+AI_STREAM_STALL_SECONDS = env_float("AI_STREAM_STALL_SECONDS", 180.0)
+if min(AI_STREAM_HEARTBEAT_SECONDS, AI_STREAM_START_TIMEOUT_SECONDS, AI_STREAM_STALL_SECONDS) <= 0:
+    raise ImproperlyConfigured("AI_STREAM_*_SECONDS settings must be > 0.")
+# Approval tokens for SQL the user must confirm: lifetime in seconds.
+AI_APPROVAL_TTL_SECONDS = env_int("AI_APPROVAL_TTL_SECONDS", 300, min_value=10, max_value=3600)
+# Per user, across chat and one-shot endpoints: requests per minute, and generations at once.
+AI_RATE_LIMIT_PER_MINUTE = env_int("AI_RATE_LIMIT_PER_MINUTE", 30, min_value=1)
+AI_MAX_ACTIVE_GENERATIONS_PER_USER = env_int("AI_MAX_ACTIVE_GENERATIONS_PER_USER", 3, min_value=1)
+# Prompt budget (estimated tokens) for the part of a client's schema sent to the model.
+AI_SCHEMA_TOKEN_BUDGET = env_int("AI_SCHEMA_TOKEN_BUDGET", 6_000, min_value=200)
+# Row cap the guardrail puts on run_readonly_query SQL.
+AI_TOOL_MAX_ROWS = env_int("AI_TOOL_MAX_ROWS", 200, min_value=1, max_value=100_000)
+AI_CHAT_MAX_OUTPUT_TOKENS = env_int("AI_CHAT_MAX_OUTPUT_TOKENS", 4096, min_value=64)
+# Clients may name their `ai` npm version when their runtime cannot set User-Agent (browsers).
+CORS_ALLOW_HEADERS = (*CORS_ALLOW_HEADERS, "x-ai-sdk-version")  # type: ignore[assignment]  # one longer
+# --- end of AI assistant ----------------------------------------------------------------------

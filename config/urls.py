@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("chats.urls")),
     path("", include("billing.urls")),
     path("", include("sync.urls")),
+    path("", include("ai.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,225 @@
+"""Starting, resuming and stopping chat replies (the web side of a generation)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from ai import conversation, protocol, streams
+from ai.guardrails import resolve_dialect
+from ai.services import chat_writes, usage
+from chats.models import Chat, MessageRole
+from core.exceptions import ApplicationError, Conflict, NotFound
+from workspaces.models import Membership
+
+SUBMIT = "submit-message"
+REGENERATE = "regenerate-message"
+
+
+@dataclass(frozen=True)
+class ReplyStarted:
+    generation_id: str
+    message_id: str
+    chat_id: str
+
+
+def _invalid(field: str, message: str) -> ApplicationError:
+    return ApplicationError(
+        "Some fields are invalid.", code="validation_error", fields={field: [message]}
+    )
+
+
+def _message_uuid(message: dict[str, Any]) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(message.get("id")))
+    except ValueError:
+        raise _invalid(
+            "messages",
+            "The id of a new message must be a UUID (the AI SDK's generateId option: "
+            "() => crypto.randomUUID()).",
+        ) from None
+
+
+def _resolve_context(*, workspace_id: Any, context: dict[str, Any]) -> dict[str, Any]:
+    """The context the worker gets: the connection checked, the dialect known."""
+    connection_id = context.get("connection_id")
+    engine = ""
+    if connection_id:
+        from connections.models import Connection
+
+        connection = (
+            Connection.objects.filter(workspace_id=workspace_id, id=connection_id, deleted=False)
+            .only("engine")
+            .first()
+        )
+        if connection is None:
+            raise _invalid("context.connection_id", "No connection with this id.")
+        engine = connection.engine
+    dialect = context.get("dialect") or engine or "postgres"
+    if resolve_dialect(dialect) is None:
+        raise _invalid(
+            "context.dialect",
+            "Unsupported dialect; use postgres, mysql, mariadb, mssql, clickhouse or sqlite.",
+        )
+    return {
+        "connection_id": str(connection_id) if connection_id else None,
+        "dialect": dialect,
+        "schema": context.get("schema"),
+        "editor_sql": context.get("editor_sql") or "",
+    }
+
+
+def chat_reply_start(
+    *,
+    membership: Membership,
+    chat_id: uuid.UUID,
+    messages: list[dict[str, Any]],
+    trigger: str,
+    message_id: str | None,
+    context: dict[str, Any],
+) -> ReplyStarted:
+    """Save the member's message, open a generation and enqueue it (on commit).
+
+    The last message decides: a user message gets a new assistant reply; an assistant message
+    (the client's tool results for it) is continued under its own id. A regeneration drops the
+    stored messages after the last one the client kept."""
+    workspace, user = membership.workspace, membership.user
+    last = messages[-1]
+    role = last.get("role")
+    if role not in (MessageRole.USER, MessageRole.ASSISTANT):
+        raise _invalid("messages", "The last message must be the user's or the assistant's.")
+    last_id = _message_uuid(last)
+
+    usage.ai_request_admit(workspace=workspace, user=user, generation=True)
+    resolved = _resolve_context(workspace_id=workspace.pk, context=context)
+
+    chat = chat_writes.chat_for_update(workspace_id=workspace.pk, user_id=user.pk, chat_id=chat_id)
+    new_chat = chat is None
+    if chat is None:
+        chat = chat_writes.chat_create(
+            workspace_id=workspace.pk,
+            user=user,
+            chat_id=chat_id,
+            connection_id=uuid.UUID(resolved["connection_id"])
+            if resolved["connection_id"]
+            else None,
+        )
+    elif chat.active_stream_id and streams.generation_is_live(chat.active_stream_id):
+        raise Conflict(
+            "The assistant is still answering in this chat. Stop it or wait for it to finish.",
+            code="reply_in_progress",
+        )
+
+    if trigger == REGENERATE:
+        kept = {str(m.get("id")) for m in messages}
+        dropped = chat_writes.messages_after_regenerate(
+            workspace_id=workspace.pk, user_id=user.pk, chat_id=chat.id, kept_ids=kept
+        )
+        chat_writes.messages_tombstone(dropped)
+
+    base_parts: list[dict[str, Any]] = []
+    if role == MessageRole.USER:
+        chat_writes.user_message_save(
+            workspace_id=workspace.pk,
+            user=user,
+            chat_id=chat.id,
+            message_id=last_id,
+            parts=last.get("parts") or [],
+            metadata=last.get("metadata") if isinstance(last.get("metadata"), dict) else None,
+        )
+        reply_id = uuid.uuid4()
+    else:
+        client_parts = [p for p in last.get("parts") or [] if isinstance(p, dict)]
+        stored = chat_writes.message_get(
+            workspace_id=workspace.pk, user_id=user.pk, message_id=last_id
+        )
+        if stored is not None and (stored.chat_id != chat.id or stored.role != "assistant"):
+            raise NotFound("Message not found.")
+        if stored is not None and not stored.deleted:
+            base_parts = conversation.merge_tool_results(
+                chat_writes.stored_parts(stored), client_parts
+            )
+        else:
+            base_parts = client_parts
+        reply_id = last_id
+
+    generation_id = streams.new_generation_id()
+    chat_writes.chat_set_active_stream(chat, generation_id)
+    streams.generation_open(
+        generation_id=generation_id,
+        workspace_id=str(workspace.pk),
+        user_id=str(user.pk),
+        chat_id=str(chat.id),
+        message_id=str(reply_id),
+        request={
+            "workspace_id": str(workspace.pk),
+            "user_id": str(user.pk),
+            "chat_id": str(chat.id),
+            "message_id": str(reply_id),
+            "messages": messages,
+            "base_parts": base_parts,
+            "context": resolved,
+            "approve_all_sql": bool(workspace.ai_approve_all_sql),
+            "new_chat": new_chat,
+        },
+        first_chunks=[protocol.start(str(reply_id))],
+    )
+    usage.track_generation(user_id=user.pk, generation_id=generation_id)
+
+    from ai.tasks import enqueue_ai_task, generate_reply
+
+    enqueue_ai_task(generate_reply, generation_id, str(workspace.pk), str(user.pk), str(chat.id))
+    return ReplyStarted(generation_id, str(reply_id), str(chat.id))
+
+
+def _own_chat(membership: Membership, chat_id: uuid.UUID) -> Chat:
+    chat = Chat.objects.filter(
+        workspace_id=membership.workspace_id, id=chat_id, author_id=membership.user_id
+    ).first()
+    if chat is None or chat.deleted:
+        raise NotFound("Chat not found.")
+    return chat
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    generation_id: str
+    after: str  # stream entry to read after ("0": from the start)
+
+
+def chat_resume_point(
+    *, membership: Membership, chat_id: uuid.UUID, last_event_id: str | None
+) -> ResumePoint | None:
+    """Where a reader of the chat's stream starts, or None when there is nothing to read.
+
+    With a Last-Event-ID of one of this chat's generations (a plain EventSource reconnecting),
+    right after that event, while the generation's chunks are kept; otherwise the active
+    generation from its first chunk (the AI SDK rebuilds the message from `start`)."""
+    chat = _own_chat(membership, chat_id)
+    position = streams.parse_event_id(last_event_id)
+    if position is not None:
+        generation_id, after = position
+        info = streams.generation_info(generation_id)
+        if info is None or info.chat_id != str(chat.id) or info.user_id != str(membership.user_id):
+            return None
+        if not streams.generation_has_more_sync(generation_id, after):
+            return None
+        return ResumePoint(generation_id, after)
+    generation_id = chat.active_stream_id
+    if not generation_id or not streams.is_generation_id(generation_id):
+        return None
+    info = streams.generation_info(generation_id)
+    if info is None or info.chat_id != str(chat.id) or not info.live:
+        return None
+    return ResumePoint(generation_id, "0")
+
+
+def chat_reply_stop(*, membership: Membership, chat_id: uuid.UUID) -> str | None:
+    """Ask the chat's running generation to stop (the worker ends it within a second, saves
+    what was written and appends `abort`). Returns its id, or None when nothing runs."""
+    chat = _own_chat(membership, chat_id)
+    generation_id = chat.active_stream_id
+    if not generation_id or not streams.generation_request_stop(generation_id):
+        return None
+    return generation_id

@@ -1,0 +1,25 @@
+from django.urls import path
+
+from ai.api import views
+
+WS = "workspaces/<uuid:workspace_id>/"
+CHAT = WS + "chats/<uuid:chat_id>/"
+
+urlpatterns = [
+    path(CHAT + "messages", views.ChatMessagesApi.as_view(), name="ai-chat-messages"),
+    path(CHAT + "stream", views.ChatStreamApi.as_view(), name="ai-chat-stream"),
+    path(CHAT + "stop", views.ChatStopApi.as_view(), name="ai-chat-stop"),
+    path(WS + "ai/generate-sql", views.GenerateSqlApi.as_view(), name="ai-generate-sql"),
+    path(WS + "ai/fix-sql", views.FixSqlApi.as_view(), name="ai-fix-sql"),
+    path(WS + "ai/explain-sql", views.ExplainSqlApi.as_view(), name="ai-explain-sql"),
+    path(WS + "ai/optimize-sql", views.OptimizeSqlApi.as_view(), name="ai-optimize-sql"),
+    path(WS + "ai/enhance-prompt", views.EnhancePromptApi.as_view(), name="ai-enhance-prompt"),
+    path(WS + "ai/guardrail", views.GuardrailApi.as_view(), name="ai-guardrail"),
+    path(WS + "ai/approvals", views.ApprovalCreateApi.as_view(), name="ai-approvals"),
+    path(
+        WS + "ai/approvals/<str:token>/approve",
+        views.ApprovalApproveApi.as_view(),
+        name="ai-approval-approve",
+    ),
+    path(WS + "ai/usage", views.UsageApi.as_view(), name="ai-usage"),
+]

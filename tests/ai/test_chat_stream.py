@@ -1,0 +1,355 @@
+"""Chat replies end to end: the real web stack (gunicorn + uvicorn), a real Celery worker, real
+Redis and PostgreSQL, and the real provider SDKs against the fake LLM server."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from django.db import connection
+
+from ai.models import AiUsage
+from chats.entity import ChatMessageEntity
+from chats.models import Chat, ChatMessage
+from core.tenancy import db_context
+from tests.ai.conftest import Live, read_sse, user_message
+from tests.fakes.llm_server import (
+    FakeLLMServer,
+    ScriptedToolCall,
+    overloaded,
+    stream_error,
+    text,
+    tool_call,
+)
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+V6 = {"User-Agent": "ai-sdk/6.0.0 runtime/node.js/20"}
+
+
+def send(
+    live: Live,
+    chat_id: uuid.UUID | str,
+    messages: list[dict[str, Any]],
+    *,
+    who: str = "owner",
+    headers: dict[str, str] | None = None,
+    timeout: float = 20,
+    **body: Any,
+) -> Any:
+    payload = {"id": str(chat_id), "messages": messages, "trigger": "submit-message", **body}
+    with (
+        httpx.Client(timeout=timeout) as client,
+        client.stream(
+            "POST",
+            live.ws_url(f"chats/{chat_id}/messages"),
+            json=payload,
+            headers=live.headers(who, **(headers or {})),
+        ) as response,
+    ):
+        return read_sse(response)
+
+
+def wait_for(condition: Any, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def stored_messages(live: Live, chat_id: Any, user: Any = None) -> list[ChatMessage]:
+    user = user or live.owner
+    with db_context(workspace_id=live.workspace.pk, user_id=user.pk):
+        return list(
+            ChatMessage.objects.filter(chat_id=chat_id, deleted=False).order_by("created_at")
+        )
+
+
+def parts_of(live: Live, message: ChatMessage) -> Any:
+    with db_context(workspace_id=live.workspace.pk, user_id=message.author_id):
+        return ChatMessageEntity.read(message, "parts")
+
+
+def chat_row(live: Live, chat_id: Any) -> Chat | None:
+    with db_context(workspace_id=live.workspace.pk, user_id=live.owner.pk):
+        return Chat.objects.filter(id=chat_id).first()
+
+
+# ---------------------------------------------------------------------------------------------
+def test_plain_answer_streams_the_protocol_and_is_saved(live: Live, llm: FakeLLMServer) -> None:
+    llm.enqueue(text("Use SELECT count(*) FROM users;", usage=(120, 9), path="/messages"))
+    chat_id = uuid.uuid4()
+    question = user_message("How many users are there?")
+
+    result = send(live, chat_id, [question], headers=V6, context={"dialect": "postgres"})
+
+    assert result.status == 200, result.body
+    assert result.headers["content-type"] == "text/event-stream"
+    assert result.headers["cache-control"] == "no-cache"
+    assert result.headers["x-vercel-ai-ui-message-stream"] == "v1"
+    assert result.headers["x-accel-buffering"] == "no"
+    types = result.types()
+    assert types[0] == "start"
+    message_id = result.chunks[0]["messageId"]
+    assert uuid.UUID(message_id)
+    assert types[1] == "start-step"
+    assert types[2] == "text-start"
+    assert types[-3:] == ["text-end", "finish-step", "finish"]
+    assert result.text() == "Use SELECT count(*) FROM users;"
+    finish = result.chunks[-1]
+    assert finish["finishReason"] == "stop"
+    assert finish["messageMetadata"]["model"] == "claude-fake"
+    assert finish["messageMetadata"]["input_tokens"] == 120
+    assert result.done
+    # Every data line has an id; they are ordered stream entries of one generation.
+    assert all(result.ids)
+    generations = {i.split(":")[0] for i in result.ids}
+    assert len(generations) == 1
+    assert result.done_id
+    assert result.done_id.startswith(generations.pop() + ":")
+
+    # Stored: the user's message and the reply, encrypted, with model, usage and finish reason.
+    messages = stored_messages(live, chat_id)
+    assert [m.role for m in messages] == ["user", "assistant"]
+    assert str(messages[0].id) == question["id"]
+    reply = messages[1]
+    assert str(reply.id) == message_id
+    assert (reply.model, reply.input_tokens, reply.output_tokens, reply.finish_reason) == (
+        "claude-fake",
+        120,
+        9,
+        "stop",
+    )
+    parts = parts_of(live, reply)
+    assert [p["type"] for p in parts] == ["step-start", "text"]
+    assert parts[1] == {"type": "text", "text": "Use SELECT count(*) FROM users;", "state": "done"}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT parts_encrypted FROM chats_chatmessage")
+        assert all("count(*)" not in row[0] and "users" not in row[0] for row in cursor)
+    chat = chat_row(live, chat_id)
+    assert chat is not None
+    assert chat.active_stream_id == ""
+    assert chat.author_id == live.owner.pk
+
+    # Usage counted for the month; the chat gets a title (the fake's default answer is no JSON,
+    # so the title falls back to the question).
+    with db_context(workspace_id=live.workspace.pk, user_id=live.owner.pk):
+        usage = AiUsage.objects.get(workspace=live.workspace, model="claude-fake")
+    assert (usage.requests, usage.input_tokens, usage.output_tokens) == (1, 120, 9)
+    wait_for(lambda: (chat_row(live, chat_id) or Chat()).title)
+    assert chat_row(live, chat_id).title == "How many users are there?"  # type: ignore[union-attr]
+
+    # The provider got our system prompt and the question.
+    chat_request = next(r for r in llm.requests if r.path.endswith("/messages"))
+    assert "PostgreSQL" in chat_request.body["system"]
+    assert chat_request.body["messages"][-1]["content"][0]["text"] == "How many users are there?"
+    assert {t["name"] for t in chat_request.body["tools"]} == {
+        "list_tables",
+        "describe_table",
+        "list_enums",
+        "run_readonly_query",
+    }
+
+
+def test_clients_before_ai6_get_no_finish_reason(live: Live, llm: FakeLLMServer) -> None:
+    llm.enqueue(text("Hi.", path="/messages"))
+    result = send(live, uuid.uuid4(), [user_message("hello")])
+    assert result.status == 200
+    finish = result.of("finish")[0]
+    assert "finishReason" not in finish
+    assert finish["messageMetadata"]["finish_reason"] == "stop"
+
+
+def test_model_titles_a_new_chat(live: Live, llm: FakeLLMServer) -> None:
+    llm.enqueue(
+        text("Sure.", path="/messages"),
+        text('{"title": "Counting users"}', path="/responses"),
+    )
+    chat_id = uuid.uuid4()
+    assert send(live, chat_id, [user_message("count users")]).done
+    wait_for(lambda: (chat_row(live, chat_id) or Chat()).title)
+    assert chat_row(live, chat_id).title == "Counting users"  # type: ignore[union-attr]
+
+
+def test_provider_error_becomes_an_error_chunk_with_the_user_message(
+    live: Live, llm: FakeLLMServer
+) -> None:
+    llm.enqueue(overloaded(path="/messages"))
+    chat_id = uuid.uuid4()
+    result = send(live, chat_id, [user_message("hi")], headers=V6)
+    assert result.status == 200
+    assert result.types()[:2] == ["start", "start-step"]
+    errors = result.of("error")
+    assert errors == [
+        {
+            "type": "error",
+            "errorText": "The AI provider is overloaded right now. Please try again in a minute.",
+        }
+    ]
+    assert result.chunks[-1]["type"] == "finish"
+    assert result.done
+    # Nothing was written, so only the user's message is stored; the chat is free again.
+    assert [m.role for m in stored_messages(live, chat_id)] == ["user"]
+    assert chat_row(live, chat_id).active_stream_id == ""  # type: ignore[union-attr]
+
+
+def test_error_mid_stream_keeps_the_partial_answer(live: Live, llm: FakeLLMServer) -> None:
+    llm.enqueue(stream_error("overloaded", after_tokens=2, path="/messages"))
+    chat_id = uuid.uuid4()
+    result = send(live, chat_id, [user_message("hi")], headers=V6)
+    types = result.types()
+    assert "text-start" in types
+    assert "text-end" in types
+    assert types.index("text-end") < types.index("error")
+    assert result.text() == "one two"
+    reply = stored_messages(live, chat_id)[-1]
+    assert reply.role == "assistant"
+    assert reply.finish_reason == "error"
+
+
+def test_outsiders_viewers_and_other_members_get_nothing(live: Live, llm: FakeLLMServer) -> None:
+    chat_id = uuid.uuid4()
+    llm.enqueue(text("mine", path="/messages"))
+    assert send(live, chat_id, [user_message("mine")]).done
+
+    # charlie (another workspace): the workspace does not exist for him.
+    result = send(live, chat_id, [user_message("x")], who="outsider")
+    assert result.status == 404
+    # vera (viewer) may not chat; bob (member) cannot reach alice's chat by its id.
+    assert send(live, chat_id, [user_message("x")], who="viewer").status == 403
+    result = send(live, chat_id, [user_message("x")], who="member")
+    assert result.status == 404
+    assert '"code":"not_found"' in result.body.replace(" ", "")
+    for who in ("member", "outsider"):
+        response = httpx.get(live.ws_url(f"chats/{chat_id}/stream"), headers=live.headers(who))
+        assert response.status_code == 404
+        response = httpx.post(live.ws_url(f"chats/{chat_id}/stop"), headers=live.headers(who))
+        assert response.status_code == 404
+    assert len(stored_messages(live, chat_id)) == 2
+
+
+def test_tool_call_round_trip_reuses_the_message_id(live: Live, llm: FakeLLMServer) -> None:
+    chat_id = uuid.uuid4()
+    llm.enqueue(
+        tool_call("list_tables", {"filter": "user"}, id="toolu_1", path="/messages"),
+        text("There is one table: users.", path="/messages"),
+    )
+    question = user_message("Which tables hold users?")
+    first = send(live, chat_id, [question], headers=V6, context={"dialect": "postgres"})
+    assert first.of("tool-input-start") == [
+        {"type": "tool-input-start", "toolCallId": "toolu_1", "toolName": "list_tables"}
+    ]
+    assert first.of("tool-input-available")[0]["input"] == {"filter": "user"}
+    assert first.chunks[-1]["finishReason"] == "tool-calls"
+    message_id = first.chunks[0]["messageId"]
+
+    # The client runs the tool and sends the result (the AI SDK's addToolOutput flow).
+    assistant = {
+        "id": message_id,
+        "role": "assistant",
+        "parts": [
+            {"type": "step-start"},
+            {
+                "type": "tool-list_tables",
+                "toolCallId": "toolu_1",
+                "state": "output-available",
+                "input": {"filter": "user"},
+                "output": [{"schema": "public", "name": "users"}],
+            },
+        ],
+    }
+    second = send(live, chat_id, [question, assistant], headers=V6)
+    assert second.chunks[0] == {"type": "start", "messageId": message_id}
+    assert second.text() == "There is one table: users."
+    assert second.chunks[-1]["finishReason"] == "stop"
+
+    # The model saw its call and the client's result.
+    body = llm.requests[-1].body
+    blocks = [b for m in body["messages"] for b in m["content"] if isinstance(m["content"], list)]
+    assert any(b.get("type") == "tool_use" and b["id"] == "toolu_1" for b in blocks)
+    result = next(b for b in blocks if b.get("type") == "tool_result")
+    assert "users" in str(result["content"])
+
+    # One assistant message, holding both steps and the tool's output; tokens of both steps.
+    messages = stored_messages(live, chat_id)
+    assert [m.role for m in messages] == ["user", "assistant"]
+    reply = messages[1]
+    parts = parts_of(live, reply)
+    assert [p["type"] for p in parts] == ["step-start", "tool-list_tables", "step-start", "text"]
+    assert parts[1]["state"] == "output-available"
+    assert parts[1]["output"] == [{"schema": "public", "name": "users"}]
+    assert reply.input_tokens == 21 + 11
+    assert reply.finish_reason == "stop"
+
+
+def test_read_query_is_limited_and_a_write_asks_for_approval(
+    live: Live, llm: FakeLLMServer
+) -> None:
+    llm.enqueue(
+        tool_call(
+            "run_readonly_query",
+            {"sql": "SELECT * FROM users"},
+            id="toolu_r",
+            more=[ScriptedToolCall("run_readonly_query", {"sql": "DELETE FROM users"}, "toolu_w")],
+            path="/messages",
+        )
+    )
+    result = send(live, uuid.uuid4(), [user_message("clean up")], headers=V6)
+    available = {c["toolCallId"]: c["input"] for c in result.of("tool-input-available")}
+    assert available["toolu_r"]["sql"] == "SELECT * FROM users LIMIT 200"
+    assert available["toolu_r"]["guardrail"]["allowed_readonly"] is True
+    assert "approval" not in available["toolu_r"]
+    write = available["toolu_w"]
+    assert write["sql"] == "DELETE FROM users"
+    assert write["guardrail"]["kind"] == "write"
+    approvals = result.of("tool-approval-request")
+    assert approvals == [
+        {
+            "type": "tool-approval-request",
+            "approvalId": write["approval"]["token"],
+            "toolCallId": "toolu_w",
+        }
+    ]
+    # ai@5 clients get the token in the tool input only: no chunk type they cannot parse.
+    llm.enqueue(
+        tool_call("run_readonly_query", {"sql": "DROP TABLE users"}, id="t3", path="/messages")
+    )
+    legacy = send(live, uuid.uuid4(), [user_message("drop it")])
+    assert legacy.of("tool-approval-request") == []
+    assert legacy.of("tool-input-available")[0]["input"]["approval"]["token"]
+
+    # The token approves exactly that statement, once.
+    token = write["approval"]["token"]
+    approve = httpx.post(
+        live.ws_url(f"ai/approvals/{token}/approve"),
+        json={"sql": "DELETE FROM users"},
+        headers=live.headers(),
+    )
+    assert approve.status_code == 200, approve.text
+    assert approve.json()["sql"] == "DELETE FROM users"
+    again = httpx.post(
+        live.ws_url(f"ai/approvals/{token}/approve"),
+        json={"sql": "DELETE FROM users"},
+        headers=live.headers(),
+    )
+    assert again.status_code == 410
+
+
+def test_reasoning_is_streamed_before_the_text(live: Live, llm: FakeLLMServer) -> None:
+    llm.enqueue(text("Answer.", reasoning="Let me think.", path="/messages"))
+    chat_id = uuid.uuid4()
+    result = send(live, chat_id, [user_message("think")], headers=V6)
+    types = result.types()
+    assert types.index("reasoning-start") < types.index("reasoning-end") < types.index("text-start")
+    reasoning = "".join(c["delta"] for c in result.of("reasoning-delta"))
+    assert reasoning == "Let me think."
+    end = result.of("reasoning-end")[0]
+    assert set(end) <= {"type", "id", "providerMetadata"}
+    parts = parts_of(live, stored_messages(live, chat_id)[-1])
+    assert [p["type"] for p in parts] == ["step-start", "reasoning", "text"]
