@@ -656,6 +656,13 @@ _DEFAULT_PLAN_LIMITS: dict[str, dict[str, object]] = {
 }
 PLAN_LIMITS = {**_DEFAULT_PLAN_LIMITS, **env_json("PLAN_LIMITS", {})}
 
+# Query history retention (queries/tasks.py, docs/data.md): once a day, history older than each
+# workspace's history_retention_days (capped by its plan's) is purged in batches.
+CELERY_BEAT_SCHEDULE["queries.enforce_history_retention"] = {
+    "task": "queries.enforce_history_retention",
+    "schedule": timedelta(hours=24),
+}
+
 # ---------------------------------------------------------------------------------------------
 # AI providers (ai/providers). Nothing here is required: a provider without its key (for
 # "compatible": without its base URL) is skipped, and with none configured AI requests fail with
