@@ -398,8 +398,13 @@ def trial_ending_notify(*, workspace: Workspace, subscription: Mapping[str, Any]
     key = f"{subscription['id']}:{trial_end}"
     if not _notice_once(workspace=workspace, kind=NoticeKind.TRIAL_ENDING, key=key):
         return 0
+    customer = Customer.objects.filter(id=plans.customer_id(subscription)).first()
+    customer_data: dict[str, Any] = dict(customer.stripe_data) if customer is not None else {}
     has_payment_method = bool(
-        subscription.get("default_payment_method") or subscription.get("default_source")
+        subscription.get("default_payment_method")
+        or subscription.get("default_source")
+        or (customer_data.get("invoice_settings") or {}).get("default_payment_method")
+        or customer_data.get("default_source")
     )
     return _send(
         workspace,

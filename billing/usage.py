@@ -54,9 +54,9 @@ def _live_rows(entity: str) -> UsageCounter:
         adapter = adapter_for(entity)
         if adapter is None:
             return None
-        return int(
-            adapter.model._default_manager.filter(workspace_id=workspace.pk, deleted=False).count()
-        )
+        # Any: the registry types models as the abstract SyncedModel, which has no workspace.
+        rows: Any = adapter.model._default_manager
+        return int(rows.filter(workspace_id=workspace.pk, deleted=False).count())
 
     return count
 

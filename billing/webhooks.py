@@ -42,6 +42,9 @@ SUBSCRIPTION_EVENTS = (
 )
 INVOICE_EVENTS = ("invoice.paid", "invoice.payment_failed")
 HANDLED_EVENTS = (*SUBSCRIPTION_EVENTS, *INVOICE_EVENTS)
+# What the endpoint subscribes to: ours, and customer updates, which only dj-stripe handles (its
+# copy of the customer's default payment method decides the trial-ending email's wording).
+ENABLED_EVENTS = (*HANDLED_EVENTS, "customer.updated")
 
 
 def _workspace_uuid(value: str | None) -> uuid.UUID | None:
@@ -124,7 +127,7 @@ def webhook_endpoint_sync() -> WebhookEndpoint | None:
             "url": webhook_endpoint_url(),
             "livemode": settings.STRIPE_LIVE_MODE,
             "status": WebhookEndpointStatus.enabled,
-            "enabled_events": list(HANDLED_EVENTS),
+            "enabled_events": list(ENABLED_EVENTS),
             "api_version": "",
         },
     )

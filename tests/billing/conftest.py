@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 import stripe
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
+from core.tenancy import set_db_context
 from tests.billing import stripe_objects as so
 from tests.billing.fake_stripe import FakeStripe
 from tests.workspaces import conftest as workspaces_conftest
@@ -68,6 +70,10 @@ class Webhooks:
 
     def deliver(self, event: dict[str, Any], *, signature: str | None = None) -> Any:
         payload = json.dumps(event)
+        # Stripe's request arrives on a connection bound to nothing. A test runs in one outer
+        # transaction, where an earlier request's binding would otherwise still be in force.
+        with transaction.atomic():
+            set_db_context(workspace_id=None, user_id=None)
         return self.client.post(
             self.url,
             data=payload,

@@ -19,8 +19,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def operator() -> Client:
+    user: Any = UserFactory(email="ops@example.com", is_staff=True, is_superuser=True)
     client = Client()
-    client.force_login(UserFactory(email="ops@example.com", is_staff=True, is_superuser=True))
+    client.force_login(user)
     return client
 
 

@@ -12,7 +12,7 @@ from djstripe.models import WebhookEndpoint
 
 from billing.conf import DEFAULT_WEBHOOK_UUID, load_stripe_settings
 from billing.usage import register_usage_counter, usage_for
-from billing.webhooks import HANDLED_EVENTS, sync_endpoint_after_migrate
+from billing.webhooks import ENABLED_EVENTS, sync_endpoint_after_migrate
 from core.tenancy import db_context
 
 TEST_KEY = "sk_test_" + "a" * 24
@@ -93,7 +93,7 @@ def test_the_endpoint_row_comes_from_settings_and_follows_a_rotated_secret(setti
     assert (endpoint.secret, endpoint.livemode, endpoint.enabled_events) == (
         "whsec_first",
         False,
-        list(HANDLED_EVENTS),
+        list(ENABLED_EVENTS),
     )
     assert endpoint.url == f"http://localhost:8000/stripe/webhook/{DEFAULT_WEBHOOK_UUID}/"
 
@@ -124,3 +124,31 @@ def test_usage_reports_members_and_registered_counters(team: Any) -> None:
     finally:
         usage._COUNTERS.clear()
         usage._COUNTERS.update(saved)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "error"), [("owner", None), ("admin", None), ("member", "403"), ("outsider", "404")]
+)
+def test_dj_stripe_request_callback_gives_billing_managers_their_workspace(
+    team: Any, role: str, error: str | None
+) -> None:
+    """DJSTRIPE_SUBSCRIBER_MODEL_REQUEST_CALLBACK, for dj-stripe's own view mixins."""
+    from django.db import transaction
+    from django.test import RequestFactory
+    from django.urls import resolve
+
+    from billing.selectors import subscriber_from_request
+    from core.exceptions import ApplicationError
+
+    path = f"/api/v1/workspaces/{team.workspace.pk}/billing/"
+    request = RequestFactory().get(path)
+    request.user = team.user(role)
+    request.resolver_match = resolve(path)
+    with transaction.atomic():
+        if error is None:
+            assert subscriber_from_request(request).pk == team.workspace.pk
+        else:
+            with pytest.raises(ApplicationError) as refused:
+                subscriber_from_request(request)
+            assert str(refused.value.status_code) == error

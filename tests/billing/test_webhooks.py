@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.utils import timezone
-from djstripe.models import Event, Subscription, WebhookEventTrigger
+from djstripe.models import Customer, Event, Subscription, WebhookEventTrigger
 
 from billing.models import BillingNotice
 from billing.services import PLAN_CHANGED
@@ -398,3 +399,52 @@ def test_deleting_a_workspace_cancels_its_subscription_at_stripe(
     assert subscriptions_cancel.apply(args=([sub["id"]],)).get() == 1
     assert world.fake.calls("DELETE", f"/v1/subscriptions/{sub['id']}")
     assert world.fake.objects[sub["id"]]["status"] == "canceled"
+
+
+def test_trial_ending_with_a_saved_card_says_the_plan_continues(
+    world: StripeWorld, webhooks: Webhooks, team: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    customer = world.checkout("team", seats=4)
+    world.fake.objects[customer]["invoice_settings"] = {"default_payment_method": "pm_card"}
+    sub = world.subscription(customer, "team", quantity=4, status="trialing", trial_end=so.now())
+    ok(webhooks.deliver(so.event("customer.updated", world.fake.objects[customer])))
+    # dj-stripe re-synced the customer; bound to the workspace, it kept the link to it.
+    with db_context(workspace_id=team.workspace.pk, user_id=None):
+        assert Customer.objects.get(id=customer).subscriber_id == team.workspace.pk
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        ok(webhooks.deliver(so.event("customer.subscription.trial_will_end", world.snapshot(sub))))
+
+    (first, _second) = emails(callbacks)
+    assert "saved payment method will be charged" in first["body"]
+
+
+# --- end to end, in real transactions --------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_payment_failed_email_goes_out_through_the_worker(
+    world: StripeWorld, webhooks: Webhooks, team: Any, celery_worker: Any, settings: Any
+) -> None:
+    """Every request commits on its own, as in production: the webhook binds its workspace
+    itself, and the email leaves through the real Celery worker (file backend in tests)."""
+    mail_dir = Path(settings.EMAIL_FILE_PATH)
+    before = set(mail_dir.glob("*")) if mail_dir.exists() else set()
+    customer = world.checkout("pro")
+    sub = world.subscription(customer, "pro", status="past_due")
+    invoice = world.fake.put(so.invoice(customer=customer, subscription_id=sub["id"]))
+
+    ok(webhooks.deliver(so.event("invoice.payment_failed", world.snapshot(invoice))))
+
+    assert state(team) == ("pro", 1, "past_due")
+    deadline = time.monotonic() + 20
+    found: list[str] = []
+    while time.monotonic() < deadline and len(found) < 2:
+        found = [
+            text
+            for path in set(mail_dir.glob("*")) - before
+            if "Payment failed for Acme" in (text := path.read_text(errors="replace"))
+        ]
+        time.sleep(0.2)
+    assert len(found) == 2, "the owner and the admin each get one email"
+    assert any("To: alice@example.com" in text for text in found)

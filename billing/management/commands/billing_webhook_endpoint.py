@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.webhooks import HANDLED_EVENTS, webhook_endpoint_sync, webhook_endpoint_url
+from billing.webhooks import ENABLED_EVENTS, webhook_endpoint_sync, webhook_endpoint_url
 
 
 class Command(BaseCommand):
@@ -20,4 +20,4 @@ class Command(BaseCommand):
         if endpoint is None:
             raise CommandError("STRIPE_WEBHOOK_SECRET is not set; nothing to register.")
         self.stdout.write(f"Webhook URL: {webhook_endpoint_url()}")
-        self.stdout.write(f"Events: {', '.join(HANDLED_EVENTS)}")
+        self.stdout.write(f"Events: {', '.join(ENABLED_EVENTS)}")
