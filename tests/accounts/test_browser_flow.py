@@ -27,7 +27,10 @@ def csrf(client: Client) -> dict[str, Any]:
 
 
 def test_signup_verify_2fa_login_logout(
-    browser: Client, mailoutbox: list[Any], charlie: Any
+    browser: Client,
+    make_client: Callable[..., Client],
+    mailoutbox: list[Any],
+    charlie: Any,
 ) -> None:
     response = browser.post(
         f"{BROWSER}/auth/signup",
@@ -95,6 +98,17 @@ def test_signup_verify_2fa_login_logout(
     assert response.status_code == 200, response.content
     assert browser.get("/api/v1/account").json()["mfa_enabled"] is True
 
+    # The outsider signs in elsewhere: erin's list and account stay erin's own.
+    outsider = make_client()
+    assert (
+        outsider.post(
+            f"{BROWSER}/auth/login",
+            {"email": "charlie@example.com", "password": PASSWORD},
+            format="json",
+        ).status_code
+        == 200
+    )
+    assert browser.get("/api/v1/account").json()["email"] == "erin@example.com"
     sessions = browser.get(f"{BROWSER}/auth/sessions").json()["data"]
     assert len(sessions) == 1
     assert sessions[0]["is_current"] is True

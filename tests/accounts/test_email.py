@@ -40,7 +40,11 @@ def payload() -> dict[str, Any]:
 
 @pytest.mark.django_db
 def test_signup_code_arrives_through_resend(
-    client: Client, fake_http: FakeHTTP, resend_backend: None, mailoutbox: list[Any]
+    client: Client,
+    fake_http: FakeHTTP,
+    resend_backend: None,
+    mailoutbox: list[Any],
+    charlie: Any,
 ) -> None:
     sent: list[Call] = []
 
@@ -75,6 +79,7 @@ def test_signup_code_arrives_through_resend(
     )
     assert response.status_code == 200, response.content
     assert [c.json["subject"] for c in sent][-1] == "Welcome to DB Workbench"
+    assert all(c.json["to"] == ["ivy@example.com"] for c in sent)  # nothing to the outsider
 
 
 @pytest.mark.parametrize(("status", "retried"), [(500, True), (429, True), (422, False)])

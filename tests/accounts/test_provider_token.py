@@ -80,12 +80,15 @@ def provider_token(client: Client, token: str) -> Any:
     )
 
 
-def test_id_token_signs_in_and_returns_app_tokens(client: Client, google: Any, alice: Any) -> None:
+def test_id_token_signs_in_and_returns_app_tokens(
+    client: Client, google: Any, alice: Any, charlie: Any
+) -> None:
     response = provider_token(client, google("alice@example.com"))
     assert response.status_code == 200, response.content
     meta = response.json()["meta"]
     me = client.get("/api/v1/account", **bearer(meta["access_token"])).json()
     assert me["id"] == str(alice.pk)
+    assert not charlie.socialaccount_set.exists()
 
 
 def test_forged_or_replayed_id_tokens_are_refused(client: Client, google: Any, alice: Any) -> None:
