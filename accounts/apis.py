@@ -5,12 +5,8 @@ Thin: parse input, call one service or selector, serialize the output.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
-from allauth.mfa.adapter import get_adapter as get_mfa_adapter
-from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY, generate_totp_secret
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -40,8 +36,8 @@ from accounts.services.guests import (
     guest_upgrade_start,
     guest_upgrade_verify,
 )
+from accounts.services.mfa import totp_setup_qr_code
 from accounts.services.ratelimits import rate_limit
-from core.exceptions import Conflict
 
 
 def _tokens(user: Any, result: AppAuthResult) -> dict[str, Any]:
@@ -263,23 +259,9 @@ class TotpQrCodeApi(APIView):
         responses={200: s.TotpQrCodeOutput, 409: OpenApiResponse(description="Already active.")},
     )
     def get(self, request: Request) -> Response:
-        if Authenticator.objects.filter(
-            user_id=request.user.pk, type=Authenticator.Type.TOTP
-        ).exists():
-            raise Conflict("Two-factor authentication is already active.", code="totp_active")
-        if not getattr(request.user, "email", None):
-            raise Conflict("Verify an email address first.", code="email_required")
-        adapter = get_mfa_adapter()
         with caller_session(request) as req:
-            secret = req.session.get(SECRET_SESSION_KEY)
-            if not secret:
-                secret = req.session[SECRET_SESSION_KEY] = generate_totp_secret()
-            url = adapter.build_totp_url(request.user, secret)
-            svg = adapter.build_totp_svg(url)
-        data_uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
-        return Response(
-            s.TotpQrCodeOutput({"totp_url": url, "secret": secret, "qr_code": data_uri}).data
-        )
+            data = totp_setup_qr_code(request=req, user=request.user)
+        return Response(s.TotpQrCodeOutput(data).data)
 
 
 class EmailVerifyLinkApi(APIView):
