@@ -7,6 +7,7 @@ from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 
@@ -37,6 +38,18 @@ class SignInDeviceInline(admin.TabularInline):
     fields = ("user_agent", "last_ip", "first_seen_at", "last_seen_at")
     readonly_fields = fields
     can_delete = False
+
+
+class UserCreateForm(AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("email",)
+
+
+class UserEditForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+        fields = "__all__"
 
 
 class MfaFilter(admin.SimpleListFilter):
@@ -78,9 +91,22 @@ class UserAdmin(DjangoUserAdmin):
         ),
         ("Dates", {"fields": ("created_at", "updated_at", "last_login", "last_seen_at")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    add_form = UserCreateForm
+    form = UserEditForm
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
     inlines = [EmailAddressInline, UserSessionInline, SignInDeviceInline]
     actions = ["deactivate", "resend_verification"]
+
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        return list(self.inlines) if obj is not None else []
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return (

@@ -94,3 +94,20 @@ def test_resend_verification_sends_a_link(
     response = web.post("/api/v1/auth/email/verify-link", {"key": key}, format="json")
     assert response.status_code == 200, response.content
     assert EmailAddress.objects.get(user=user).verified is True
+
+
+def test_operator_can_create_a_user(operator: Client) -> None:
+    assert operator.get("/admin/accounts/user/add/").status_code == 200
+    response = operator.post(
+        "/admin/accounts/user/add/",
+        {
+            "email": "made@example.com",
+            "usable_password": "true",
+            "password1": "a long enough passphrase",
+            "password2": "a long enough passphrase",
+        },
+    )
+    assert response.status_code == 302
+    made = User.objects.get(email="made@example.com")
+    assert made.check_password("a long enough passphrase")
+    assert operator.get(f"/admin/accounts/user/{made.pk}/change/").status_code == 200
