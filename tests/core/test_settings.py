@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import ROOT
 
+
 def _rsa_pem() -> str:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa

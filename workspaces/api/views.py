@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.reauth import require_reauthentication
 from core.api.pagination import CursorPagination
 from core.exceptions import ApplicationError
 from core.tenancy import set_db_context
@@ -29,7 +30,6 @@ from workspaces.api.serializers import (
     WorkspaceUpdateInput,
 )
 from workspaces.models import Role
-from accounts.reauth import require_reauthentication
 
 TAG = ["workspaces"]
 
