@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.db import connection
 from django.http import HttpRequest
+from django.utils import timezone
 
 from core import context
 from core.http import client_ip, user_agent
@@ -52,15 +54,33 @@ def audit_record(
 ) -> AuditEvent:
     """Append one audit event. Never put secrets in metadata: it is readable by admins."""
     actor_id = getattr(actor, "pk", None) if actor is not None else None
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         workspace_id=workspace_id,
         actor_id=actor_id,
         actor_email=(getattr(actor, "email", None) or "") if actor is not None else "",
         action=action,
         target_type=target_type,
-        target_id=str(target_id or ""),
+        target_id=str(target_id or "")[:64],
         ip=client_ip(request) if request is not None else None,
         user_agent=user_agent(request) if request is not None else "",
         request_id=context.current().request_id if context.current().request_id != "-" else "",
         metadata=metadata or {},
+        created_at=timezone.now(),
     )
+    _insert_without_returning(event)
+    return event
+
+
+def _insert_without_returning(event: AuditEvent) -> None:
+    """INSERT with no RETURNING clause. The row is written under the INSERT policy alone: a
+    failed sign-in for an unknown address has no actor, so the SELECT policy (which a RETURNING
+    clause would also apply) could never show it to the writer; operators read it in admin."""
+    fields = [f for f in AuditEvent._meta.concrete_fields if f.attname != "id"]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {AuditEvent._meta.db_table} ({columns}) VALUES ({placeholders})",  # noqa: S608 - columns from the model, values bound
+            values,
+        )

@@ -73,7 +73,8 @@ def test_update_settings_is_audited(team: Any) -> None:
     assert response.json()["sync_conflict_policy"] == "manual"
     assert "workspace.updated" in _audit_actions(team.workspace, team.owner)
     bad = _client(team.admin).patch(
-        f"/api/v1/workspaces/{team.workspace.pk}/", {"sync_conflict_policy": "yolo"},
+        f"/api/v1/workspaces/{team.workspace.pk}/",
+        {"sync_conflict_policy": "yolo"},
         format="json",
     )
     assert bad.status_code == 400
@@ -166,12 +167,17 @@ def test_expired_revoked_forged_and_resent_tokens(
     assert resent.status_code == 200
     new_token = _token_from_outbox("frank@example.com")
     assert new_token != token
-    assert client.post("/api/v1/invitations/accept", {"token": token},
-                       format="json").status_code == 404
+    assert (
+        client.post("/api/v1/invitations/accept", {"token": token}, format="json").status_code
+        == 404
+    )
     # Revoked: refused.
-    assert _client(team.admin).delete(
-        f"/api/v1/workspaces/{team.workspace.pk}/invitations/{invitation.pk}"
-    ).status_code == 204
+    assert (
+        _client(team.admin)
+        .delete(f"/api/v1/workspaces/{team.workspace.pk}/invitations/{invitation.pk}")
+        .status_code
+        == 204
+    )
     revoked = client.post("/api/v1/invitations/accept", {"token": new_token}, format="json")
     assert revoked.status_code == 409
     # Garbage and forged tokens: 404, or 400 for the wrong shape.
@@ -336,10 +342,16 @@ def test_transfer_after_reauthentication(team: Any) -> None:
     headers = _app_login("alice@example.com")
     client = APIClient()
     url = f"/api/v1/workspaces/{team.workspace.pk}/transfer"
-    assert client.post(url, {"user_id": str(team.admin.pk)}, format="json",
-                       **headers).status_code == 401
-    client.post("/_allauth/app/v1/auth/reauthenticate", {"password": "correct horse battery"},
-                format="json", **headers)
+    assert (
+        client.post(url, {"user_id": str(team.admin.pk)}, format="json", **headers).status_code
+        == 401
+    )
+    client.post(
+        "/_allauth/app/v1/auth/reauthenticate",
+        {"password": "correct horse battery"},
+        format="json",
+        **headers,
+    )
     response = client.post(url, {"user_id": str(team.admin.pk)}, format="json", **headers)
     assert response.status_code == 200, response.content
     with db_context(workspace_id=team.workspace.pk, user_id=team.owner.pk):
@@ -354,7 +366,8 @@ def test_transfer_after_reauthentication(team: Any) -> None:
 def test_sign_in_is_audited(team: Any) -> None:
     _app_login("bob@example.com")
     APIClient().post(
-        "/_allauth/app/v1/auth/login", {"email": "bob@example.com", "password": "wrong-wrong"},
+        "/_allauth/app/v1/auth/login",
+        {"email": "bob@example.com", "password": "wrong-wrong"},
         format="json",
     )
     with db_context(workspace_id=None, user_id=team.member.pk):
@@ -362,3 +375,24 @@ def test_sign_in_is_audited(team: Any) -> None:
             AuditEvent.objects.filter(actor_id=team.member.pk).values_list("action", flat=True)
         )
     assert {"auth.signed_in", "auth.sign_in_failed"} <= actions
+
+
+def test_failed_sign_in_for_an_unknown_address_is_audited_for_operators(team: Any) -> None:
+    from django.db import transaction
+
+    from core.tenancy import set_db_context
+
+    response = APIClient().post(
+        "/_allauth/app/v1/auth/login",
+        {"email": "nobody@example.com", "password": "whatever-123"},
+        format="json",
+    )
+    assert response.status_code == 400
+    with transaction.atomic():
+        set_db_context(workspace_id=None, user_id=None, operator_id=team.owner.pk)
+        event = AuditEvent.objects.filter(action="auth.sign_in_failed", actor_id=None).last()
+    assert event is not None
+    assert event.metadata.get("email") == "nobody@example.com"
+    # A signed-in member cannot read account-level events that are not theirs.
+    with db_context(workspace_id=None, user_id=team.member.pk):
+        assert not AuditEvent.objects.filter(action="auth.sign_in_failed", actor_id=None).exists()
