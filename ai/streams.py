@@ -493,17 +493,9 @@ def _error_event(message: str) -> bytes:
     return b"data: " + dumps({"type": "error", "errorText": message}).encode() + b"\n\n"
 
 
-async def generation_has_more(generation_id: str, after: str) -> bool:
-    """True when a reader positioned at `after` would receive anything (used to answer 204 to
-    an EventSource that already saw the end)."""
-    client = async_redis_client()
-    if not await client.exists(chunks_key(generation_id)):
-        return False
-    entries = await client.xrange(chunks_key(generation_id), min=f"({after}", count=1)
-    return bool(entries)
-
-
 def generation_has_more_sync(generation_id: str, after: str) -> bool:
+    """True when a reader positioned at `after` would receive anything: the web answers 204 to
+    an EventSource that has already seen the end."""
     client = redis_client()
     if not client.exists(chunks_key(generation_id)):
         return False

@@ -9,33 +9,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('workspaces', '0002_row_level_security'),
+        ("workspaces", "0002_row_level_security"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AiUsage',
+            name="AiUsage",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('month', models.DateField(help_text='First day of the month (UTC).')),
-                ('model', models.CharField(blank=True, default='', max_length=100)),
-                ('requests', models.PositiveIntegerField(default=0)),
-                ('input_tokens', models.BigIntegerField(default=0)),
-                ('output_tokens', models.BigIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("month", models.DateField(help_text="First day of the month (UTC).")),
+                ("model", models.CharField(blank=True, default="", max_length=100)),
+                ("requests", models.PositiveIntegerField(default=0)),
+                ("input_tokens", models.BigIntegerField(default=0)),
+                ("output_tokens", models.BigIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'AI usage',
-                'verbose_name_plural': 'AI usage',
-                'indexes': [models.Index(fields=['workspace', 'month'], name='ai_usage_ws_month')],
-                'constraints': [models.UniqueConstraint(fields=('workspace', 'user', 'month', 'model'), name='ai_usage_unique', nulls_distinct=False)],
+                "verbose_name": "AI usage",
+                "verbose_name_plural": "AI usage",
+                "indexes": [models.Index(fields=["workspace", "month"], name="ai_usage_ws_month")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("workspace", "user", "month", "model"),
+                        name="ai_usage_unique",
+                        nulls_distinct=False,
+                    )
+                ],
             },
         ),
     ]

@@ -203,7 +203,9 @@ def chat_resume_point(
         info = streams.generation_info(generation_id)
         if info is None or info.chat_id != str(chat.id) or info.user_id != str(membership.user_id):
             return None
-        if not streams.generation_has_more_sync(generation_id, after):
+        # A live generation is followed even if nothing newer is written yet; an ended one
+        # only while something after `after` is left to read (at least its end).
+        if not info.live and not streams.generation_has_more_sync(generation_id, after):
             return None
         return ResumePoint(generation_id, after)
     generation_id = chat.active_stream_id

@@ -70,10 +70,7 @@ def check_active_generations(*, user_id: Any) -> None:
     client = streams.redis_client()
     key = _active_key(user_id)
     client.zremrangebyscore(key, "-inf", time.time())
-    members = [
-        m.decode() if isinstance(m, bytes) else str(m)
-        for m in client.zrange(key, 0, -1)
-    ]
+    members = [m.decode() if isinstance(m, bytes) else str(m) for m in client.zrange(key, 0, -1)]
     live = 0
     for generation_id in members:
         if streams.generation_is_live(generation_id):

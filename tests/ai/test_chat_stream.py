@@ -353,3 +353,221 @@ def test_reasoning_is_streamed_before_the_text(live: Live, llm: FakeLLMServer) -
     assert set(end) <= {"type", "id", "providerMetadata"}
     parts = parts_of(live, stored_messages(live, chat_id)[-1])
     assert [p["type"] for p in parts] == ["step-start", "reasoning", "text"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Resume, Last-Event-ID, disconnects and stop
+# ---------------------------------------------------------------------------------------------
+def slow(count: int, prefix: str = "w", delay: float = 0.05, **kwargs: Any) -> Any:
+    tokens = [f"{prefix}{i}" if i == 0 else f" {prefix}{i}" for i in range(count)]
+    return text(tokens, delay=delay, path="/messages", **kwargs)
+
+
+def words(count: int, prefix: str = "w") -> str:
+    return " ".join(f"{prefix}{i}" for i in range(count))
+
+
+def open_and_leave(live: Live, chat_id: uuid.UUID, question: dict[str, Any], chunks: int) -> Any:
+    """Send a message, read a few chunks, hang up."""
+    payload = {"id": str(chat_id), "messages": [question], "trigger": "submit-message"}
+    with (
+        httpx.Client(timeout=20) as client,
+        client.stream(
+            "POST",
+            live.ws_url(f"chats/{chat_id}/messages"),
+            json=payload,
+            headers=live.headers(**V6),
+        ) as response,
+    ):
+        return read_sse(response, max_chunks=chunks)
+
+
+def resume(live: Live, chat_id: Any, **headers: str) -> Any:
+    with (
+        httpx.Client(timeout=20) as client,
+        client.stream(
+            "GET", live.ws_url(f"chats/{chat_id}/stream"), headers=live.headers(**V6, **headers)
+        ) as response,
+    ):
+        return read_sse(response)
+
+
+def test_resume_replays_from_the_first_chunk_then_follows_live(
+    live: Live, llm: FakeLLMServer
+) -> None:
+    llm.enqueue(slow(30))
+    chat_id = uuid.uuid4()
+    first = open_and_leave(live, chat_id, user_message("story"), chunks=5)
+    assert first.types()[0] == "start"
+
+    resumed = resume(live, chat_id)
+    assert resumed.status == 200
+    assert resumed.headers["x-vercel-ai-ui-message-stream"] == "v1"
+    assert resumed.chunks[0] == first.chunks[0]  # the same start, the same message id
+    assert resumed.ids[:5] == first.ids[:5]  # the same events, from the first
+    assert resumed.text() == words(30)
+    assert resumed.chunks[-1]["type"] == "finish"
+    assert resumed.done
+    # Nothing active any more: 204, which the AI SDK reads as "nothing to resume".
+    response = httpx.get(live.ws_url(f"chats/{chat_id}/stream"), headers=live.headers())
+    assert response.status_code == 204
+    assert response.content == b""
+
+
+def test_last_event_id_resumes_right_after_that_event(live: Live, llm: FakeLLMServer) -> None:
+    llm.enqueue(slow(20))
+    chat_id = uuid.uuid4()
+    first = open_and_leave(live, chat_id, user_message("story"), chunks=6)
+    # An EventSource reconnecting says which event it saw last.
+    rest = resume(live, chat_id, **{"Last-Event-ID": first.ids[5], "Accept": "text/event-stream"})
+    assert rest.status == 200
+    assert rest.ids[0] > first.ids[5]
+    assert (first.chunks + rest.chunks)[0]["type"] == "start"
+    assert "".join(
+        c["delta"] for c in first.chunks + rest.chunks if c["type"] == "text-delta"
+    ) == words(20)
+    assert rest.done
+    # Having seen the end, it is told there is nothing more (204 stops an EventSource).
+    response = httpx.get(
+        live.ws_url(f"chats/{chat_id}/stream"),
+        headers=live.headers(**{"Last-Event-ID": rest.done_id or ""}),
+    )
+    assert response.status_code == 204
+    # An id from another chat or of garbage gives nothing either.
+    for bogus in ("nonsense", f"{'0' * 16}:1-0"):
+        response = httpx.get(
+            live.ws_url(f"chats/{chat_id}/stream"), headers=live.headers(**{"Last-Event-ID": bogus})
+        )
+        assert response.status_code == 204
+
+
+def test_a_client_that_hangs_up_does_not_stop_the_generation(
+    live: Live, llm: FakeLLMServer
+) -> None:
+    llm.enqueue(slow(20))
+    chat_id = uuid.uuid4()
+    first = open_and_leave(live, chat_id, user_message("story"), chunks=4)
+    message_id = first.chunks[0]["messageId"]
+
+    def saved() -> Any:
+        rows = [m for m in stored_messages(live, chat_id) if str(m.id) == message_id]
+        return rows[0] if rows else None
+
+    reply = wait_for(saved, timeout=15)
+    assert reply.finish_reason == "stop"
+    assert parts_of(live, reply)[-1]["text"] == words(20)
+    assert llm.disconnects == []  # the provider was never cut off
+
+
+def test_stop_ends_the_provider_stream_within_a_second(live: Live, llm: FakeLLMServer) -> None:
+    llm.enqueue(slow(200))
+    chat_id = uuid.uuid4()
+    payload = {"id": str(chat_id), "messages": [user_message("count")], "trigger": "submit-message"}
+    stop_status: list[int] = []
+    stopped_at: list[float] = []
+
+    def stop_after_three(chunk: dict[str, Any]) -> bool:
+        if chunk["type"] == "text-delta" and not stop_status:
+            deltas.append(chunk)
+            if len(deltas) == 3:
+                stopped_at.append(time.monotonic())
+                response = httpx.post(live.ws_url(f"chats/{chat_id}/stop"), headers=live.headers())
+                stop_status.append(response.status_code)
+                assert response.json()["stopping"] is True
+        return False
+
+    deltas: list[dict[str, Any]] = []
+    with (
+        httpx.Client(timeout=20) as client,
+        client.stream(
+            "POST",
+            live.ws_url(f"chats/{chat_id}/messages"),
+            json=payload,
+            headers=live.headers(**V6),
+        ) as response,
+    ):
+        result = read_sse(response, until=stop_after_three)
+    ended = time.monotonic()
+    assert stop_status == [202]
+    assert result.types()[-2:] == ["text-end", "abort"]
+    assert result.chunks[-1] == {"type": "abort"}
+    assert result.done
+    assert ended - stopped_at[0] < 1.0, ended - stopped_at[0]
+    assert llm.wait_for_disconnect(timeout=2)  # the worker hung up on the provider
+    count = len(result.text().split())
+    assert 3 <= count < 200
+
+    reply = stored_messages(live, chat_id)[-1]
+    assert reply.role == "assistant"
+    assert reply.finish_reason == "abort"
+    assert parts_of(live, reply)[-1]["text"] == result.text()
+    # Nothing runs any more.
+    response = httpx.post(live.ws_url(f"chats/{chat_id}/stop"), headers=live.headers())
+    assert response.status_code == 204
+
+
+def test_one_reply_at_a_time_per_chat(live: Live, llm: FakeLLMServer) -> None:
+    llm.enqueue(slow(40))
+    chat_id = uuid.uuid4()
+    open_and_leave(live, chat_id, user_message("first"), chunks=3)
+    second = send(live, chat_id, [user_message("second")])
+    assert second.status == 409
+    assert '"code": "reply_in_progress"' in second.body or '"reply_in_progress"' in second.body
+    httpx.post(live.ws_url(f"chats/{chat_id}/stop"), headers=live.headers())
+    wait_for(lambda: not (chat_row(live, chat_id) or Chat()).active_stream_id)
+    llm.enqueue(text("ok", path="/messages"))
+    assert send(live, chat_id, [user_message("third")]).done
+
+
+def test_at_most_three_replies_at_once_per_member(live: Live, llm: FakeLLMServer) -> None:
+    chats = [uuid.uuid4() for _ in range(3)]
+    llm.enqueue(*(slow(100) for _ in chats))
+    for chat_id in chats:
+        open_and_leave(live, chat_id, user_message("go"), chunks=1)
+    fourth = send(live, uuid.uuid4(), [user_message("one more")])
+    assert fourth.status == 429
+    assert fourth.headers["retry-after"] == "5"
+    for chat_id in chats:
+        httpx.post(live.ws_url(f"chats/{chat_id}/stop"), headers=live.headers())
+
+
+def test_heartbeats_while_the_provider_is_silent(live: Live, llm: FakeLLMServer) -> None:
+    llm.enqueue(text("late", headers_delay=2.5, path="/messages"))
+    result = send(live, uuid.uuid4(), [user_message("wait")])
+    assert result.pings >= 1
+    assert ": ping" in result.raw
+    assert result.text() == "late"
+
+
+def test_regenerate_replaces_the_last_reply(live: Live, llm: FakeLLMServer) -> None:
+    llm.enqueue(text("first try", path="/messages"), text("second try", path="/messages"))
+    chat_id = uuid.uuid4()
+    question = user_message("q")
+    first = send(live, chat_id, [question])
+    old_id = first.chunks[0]["messageId"]
+    second = send(live, chat_id, [question], trigger="regenerate-message", messageId=old_id)
+    assert second.chunks[0]["messageId"] != old_id
+    assert second.text() == "second try"
+    live_rows = stored_messages(live, chat_id)
+    assert [m.role for m in live_rows] == ["user", "assistant"]
+    assert str(live_rows[1].id) == second.chunks[0]["messageId"]
+    with db_context(workspace_id=live.workspace.pk, user_id=live.owner.pk):
+        old = ChatMessage.objects.get(id=old_id)
+    assert old.deleted
+    assert old.parts_encrypted is None
+
+
+def test_plan_quota_is_checked_before_anything_is_enqueued(live: Live, llm: FakeLLMServer) -> None:
+    from ai.services.usage import usage_record
+
+    with db_context(workspace_id=live.workspace.pk, user_id=live.owner.pk):
+        usage_record(workspace_id=live.workspace.pk, user_id=live.owner.pk, model="m", requests=100)
+    chat_id = uuid.uuid4()
+    result = send(live, chat_id, [user_message("one more")])
+    assert result.status == 402
+    body = httpx.Response(402, content=result.body).json()
+    assert body["error"]["code"] == "plan_limit"
+    assert body["error"]["limit"] == "ai_requests_per_month"
+    assert "plan allows 100 AI requests this month" in body["error"]["message"]
+    assert chat_row(live, chat_id) is None  # nothing stored
+    assert llm.requests == []
