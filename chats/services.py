@@ -105,3 +105,22 @@ def chat_message_append(
     )
     assert isinstance(created, ChatMessage)  # noqa: S101 - narrowing for mypy
     return created
+
+
+def chat_message_delete(
+    *, membership: Membership, message_id: uuid.UUID, expected_version: int | None = None
+) -> None:
+    """Delete one of the caller's messages (append-only: never changed, only tombstoned)."""
+    row = get_row(
+        ChatMessageEntity,
+        workspace_id=membership.workspace_id,
+        row_id=message_id,
+        for_update=True,
+    )
+    check_author(ChatMessageEntity, row, membership.user)
+    entity_tombstone(
+        ChatMessageEntity,
+        row,
+        writer=api_writer(membership.user),
+        expected_version=expected_version,
+    )

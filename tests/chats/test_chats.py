@@ -216,3 +216,25 @@ def test_deleting_the_workspace_or_an_account_removes_private_chats(team: Team) 
     with system_context():
         assert not Chat.objects.exists()
         assert not ChatMessage.objects.exists()
+
+
+def test_messages_are_append_only_and_deletable_by_their_author(team: Team) -> None:
+    from core.entity_writes import entity_update
+    from core.exceptions import ApplicationError, NotFound
+
+    chat = make_chat(team, messages=2)
+    with db_context(workspace_id=team.workspace.pk, user_id=team.member.pk):
+        message = ChatMessage.objects.filter(chat_id=chat.id).order_by("created_at").first()
+        assert message is not None
+        with pytest.raises(ApplicationError) as info:
+            entity_update(
+                services.ChatMessageEntity, message, fields={"role": "system"}, writer="t"
+            )
+        assert info.value.code == "append_only"
+        services.chat_message_delete(membership=_membership(team, "member"), message_id=message.id)
+    remaining = team.client("member").get(url(team, f"chats/{chat.id}/messages/")).json()
+    assert len(remaining["results"]) == 1
+    with db_context(workspace_id=team.workspace.pk, user_id=team.admin.pk), pytest.raises(NotFound):
+        services.chat_message_delete(
+            membership=_membership(team, "admin"), message_id=remaining["results"][0]["id"]
+        )
