@@ -127,6 +127,12 @@ class _Push:
     rows: dict[tuple[str, uuid.UUID], SyncedModel | None] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     client: SyncClient | None = None
+    # New rows are inserted in batches (one round trip per entity instead of one per row);
+    # every read of the database in the loop flushes them first.
+    pending: list[SyncedModel] = field(default_factory=list)
+    pending_ids: set[int] = field(default_factory=set)
+    # results by the row they touched, so a batch insert that finds an id taken can reject them
+    touched: dict[tuple[str, uuid.UUID], list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def writer(self) -> str:
@@ -172,6 +178,9 @@ class _Push:
                 expected = last + 1
                 break
             result = self._apply(mutation)
+            row_key = _row_key(mutation)
+            if row_key is not None:
+                self.touched.setdefault(row_key, []).append(result)
             results.append(result)
             stored[mutation_id] = result
             new_results.append(
@@ -185,6 +194,7 @@ class _Push:
             )
             last = mutation_id
 
+        self.flush()
         if new_results:
             MutationResult.objects.bulk_create(new_results)
         now = timezone.now()
@@ -232,6 +242,49 @@ class _Push:
             }
             for row_id in ids:
                 self.rows[(entity, row_id)] = found.get(row_id)
+
+    def insert(self, row: SyncedModel) -> None:
+        self.pending.append(row)
+        self.pending_ids.add(id(row))
+
+    def is_pending(self, row: SyncedModel) -> bool:
+        return id(row) in self.pending_ids
+
+    def flush(self) -> None:
+        """Insert the pending new rows. The unique (workspace, id) index may refuse one whose
+        id another member's private row holds (invisible under row-level security): then the
+        batch is retried row by row and the mutations on that id are rejected."""
+        if not self.pending:
+            return
+        groups: dict[type[SyncedModel], list[SyncedModel]] = {}
+        for row in self.pending:
+            groups.setdefault(type(row), []).append(row)
+        self.pending, self.pending_ids = [], set()
+        for model, rows in groups.items():
+            try:
+                with transaction.atomic():
+                    model._default_manager.bulk_create(rows)
+            except IntegrityError:
+                for row in rows:
+                    try:
+                        with transaction.atomic():
+                            row.save(force_insert=True)
+                    except IntegrityError:
+                        self._reject_taken(row)
+
+    def _reject_taken(self, row: SyncedModel) -> None:
+        key = (row.sync_entity, row.id)
+        self.rows.pop(key, None)
+        for result in self.touched.get(key, []):
+            kept = {k: result[k] for k in ("mutation_id", "id") if k in result}
+            result.clear()
+            result.update(kept)
+            result["status"] = "rejected"
+            result["error"] = {
+                "code": "forbidden",
+                "message": "This id belongs to a row you cannot see.",
+                "field": "id",
+            }
 
     def _version(self) -> int:
         if self.clock is None or self.clock.remaining == 0:
@@ -287,6 +340,7 @@ class _Push:
 
         key = (adapter.entity, row_id)
         if key not in self.rows:
+            self.flush()
             self.rows[key] = adapter.model._default_manager.filter(
                 workspace_id=self.workspace.pk, id=row_id
             ).first()
@@ -481,6 +535,7 @@ class _Mutation:
         if limit is not None:
             push = self.push
             if self.adapter.entity not in push.counts:
+                push.flush()
                 push.counts[self.adapter.entity] = self.adapter.model._default_manager.filter(
                     workspace_id=push.workspace.pk, deleted=False
                 ).count()
@@ -593,6 +648,12 @@ class _Mutation:
         self.push._note(self.adapter, version)
         self.push.rows[(self.adapter.entity, copy_id)] = copy
         return copy_id
+
+
+def _row_key(mutation: Mapping[str, Any]) -> tuple[str, uuid.UUID] | None:
+    row_id = _uuid(mutation.get("id"))
+    entity = mutation.get("entity")
+    return (entity, row_id) if row_id is not None and isinstance(entity, str) else None
 
 
 def _consecutive_run(ids: Sequence[int], last: int) -> set[int]:

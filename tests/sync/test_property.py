@@ -114,7 +114,7 @@ def test_stress() -> None:
     rng = random.Random(seed)
     policy = POLICIES[seed % len(POLICIES)]
     devices, outsider, _ = _fleet(policy, devices_count)
-    for op in range(operations * devices_count // 4):
+    for op in range(operations * devices_count):
         roll = rng.random()
         who = rng.randrange(devices_count)
         if roll < 0.35:
