@@ -23,8 +23,6 @@ import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from core.crypto.errors import DecryptionError
 
@@ -41,12 +39,18 @@ def derive_message_keys(
 ) -> tuple[bytes, bytes]:
     """(one-message AES key, commitment) for `master_key` and `salt`. `purpose` separates the
     value format from key wrapping; `header` (format version, key id) binds the derivation to
-    what the message says about itself."""
+    what the message says about itself.
+
+    Both are HKDF-SHA256 (RFC 5869) outputs of 32 bytes with the same salt and input key and
+    different info strings, so they share the extract step: PRK = HMAC(salt, key), then one
+    expand block each, T(1) = HMAC(PRK, info || 0x01). Computed with the C HMAC of the standard
+    library, byte for byte what `HKDF(SHA256(), 32, salt, info).derive(key)` returns (a test
+    pins that), at a fraction of the cost of building two HKDF objects per value.
+    """
     context = purpose + b"\x00" + header
-    message_key = HKDF(SHA256(), KEY_BYTES, salt, b"dbw.enc\x00" + context).derive(master_key)
-    commitment = HKDF(SHA256(), COMMITMENT_BYTES, salt, b"dbw.commit\x00" + context).derive(
-        master_key
-    )
+    prk = hmac.digest(salt, master_key, "sha256")
+    message_key = hmac.digest(prk, b"dbw.enc\x00" + context + b"\x01", "sha256")
+    commitment = hmac.digest(prk, b"dbw.commit\x00" + context + b"\x01", "sha256")
     return message_key, commitment
 
 

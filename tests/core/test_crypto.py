@@ -831,3 +831,19 @@ def test_data_key_validation() -> None:
         DataKeyset(WS, [DataKey(1, K1), DataKey(1, K2)], primary_version=1)
     assert encrypt_bytes(DataKey(1, K1), b"", AAD) != encrypt_bytes(DataKey(1, K1), b"", AAD)
     assert from_text(to_text(b"\x00\xff" * 5)) == b"\x00\xff" * 5
+
+
+def test_message_key_derivation_is_rfc5869_hkdf() -> None:
+    """derive_message_keys computes HKDF by hand (shared extract step); it must equal the
+    library's HKDF byte for byte, or stored values would stop decrypting."""
+    from cryptography.hazmat.primitives.hashes import SHA256
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    from core.crypto.primitives import derive_message_keys
+
+    key, salt = os.urandom(32), os.urandom(32)
+    purpose, header = b"value", b"\x01\x00\x00\x00\x07"
+    context = purpose + b"\x00" + header
+    expected_key = HKDF(SHA256(), 32, salt, b"dbw.enc\x00" + context).derive(key)
+    expected_commitment = HKDF(SHA256(), 32, salt, b"dbw.commit\x00" + context).derive(key)
+    assert derive_message_keys(key, salt, purpose, header) == (expected_key, expected_commitment)
