@@ -761,7 +761,8 @@ BILLING_RETURN_URL_ORIGINS = env_list(
     "BILLING_RETURN_URL_ORIGINS", [_billing_conf.url_origin(WEB_APP_URL)]
 )
 # One name per choice set in the OpenAPI schema.
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[union-attr]
+_enum_overrides: dict[str, str] = SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]  # type: ignore[assignment]
+_enum_overrides.update(
     {
         "PlanEnum": "workspaces.models.Plan",
         "PaidPlanEnum": "billing.plans.PAID_PLAN_CHOICES",

@@ -151,7 +151,10 @@ class VersionClock:
                 "SELECT core_reserve_versions(%s, %s), pg_current_xact_id()::text",
                 [str(workspace_id), count],
             )
-            first, txid = cursor.fetchone() or (None, None)
+            row = cursor.fetchone()
+        if row is None:
+            raise RuntimeError("core_reserve_versions returned nothing")
+        first, txid = row
         connection.__dict__["_sync_txid"] = int(txid)
         connection.__dict__["_sync_txid_marker"] = connection.connection
         clock = cls(workspace_id, int(first), count)

@@ -76,7 +76,7 @@ def _insert_without_returning(event: AuditEvent) -> None:
     failed sign-in for an unknown address has no actor, so the SELECT policy (which a RETURNING
     clause would also apply) could never show it to the writer; operators read it in admin."""
     fields = [f for f in AuditEvent._meta.concrete_fields if f.attname != "id"]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(f.column or f.attname) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
     with connection.cursor() as cursor:

@@ -79,7 +79,7 @@ def check_can_add_member(workspace: Any, *, pending_excluded: object = None) -> 
     members = Membership.objects.filter(workspace_id=workspace.pk).count()
     pending = Invitation.objects.filter(workspace_id=workspace.pk, status=InvitationStatus.PENDING)
     if pending_excluded is not None:
-        pending = pending.exclude(pk=pending_excluded)
+        pending = pending.exclude(pk=str(pending_excluded))
     ensure_within_limit(workspace, "members", current=members + pending.count())
 
 

@@ -24,7 +24,7 @@ from core.crypto.aad import Aad
 SUFFIX = "_encrypted"
 
 
-class EncryptedField(models.TextField):  # type: ignore[type-arg]
+class EncryptedField(models.TextField):
     """A text column holding a versioned ciphertext token (never plaintext)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

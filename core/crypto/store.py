@@ -28,7 +28,9 @@ _keyring: Keyring | None = None
 
 
 def _load_wrapped(workspace_id: Id) -> WrappedKeyset:
-    rows = list(WorkspaceDataKey.objects.filter(workspace_id=workspace_id, retired_at__isnull=True))
+    rows = list(
+        WorkspaceDataKey.objects.filter(workspace_id=str(workspace_id), retired_at__isnull=True)
+    )
     primary = next((r.version for r in rows if r.is_primary), None)
     if primary is None:
         raise CryptoError("workspace has no data key")

@@ -68,8 +68,8 @@ class TenantRLS(migrations.RunSQL):
     ) -> None:
         using = using or tenant_predicate(private_column=private_column)
         super().__init__(
-            sql=enable_rls_sql(table, using=using, check=check),
-            reverse_sql=disable_rls_sql(table),
+            sql=list[Any](enable_rls_sql(table, using=using, check=check)),
+            reverse_sql=list[Any](disable_rls_sql(table)),
             **kwargs,
         )
         self.table = table
