@@ -1,6 +1,7 @@
 """Shared plumbing of the sync benchmarks.
 
-Each bench/sync_*.py runs through pytest (tests/sync/test_benchmarks.py) so that it gets the project's real set-up: a fresh
+Each bench/sync_*.py runs through pytest (tests/sync/test_benchmarks.py) so that it
+gets the project's real set-up: a fresh
 migrated database, the application role under row-level security, Redis with its own key
 prefix. Run one directly (`uv run python bench/sync_pull_bench.py`): it re-executes itself
 through scripts/pytest. Tables go to stdout, PNG plots to bench/out/.

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sync_common import percentile, plot, run_under_pytest, table  # noqa: E402
+from sync_common import percentile, plot, run_under_pytest, table
 
 DEVICES = int(os.environ.get("SYNC_BENCH_DEVICES", "8"))
 BATCHES = int(os.environ.get("SYNC_BENCH_BATCHES", "15"))
@@ -65,7 +65,7 @@ def run() -> dict[str, float]:
                         r["status"] != "applied" for r in response.json()["results"]
                     ):
                         errors.append(str(response.status_code))
-        except Exception as exc:  # noqa: BLE001 - counted as an error
+        except Exception as exc:
             with lock:
                 errors.append(repr(exc))
         finally:

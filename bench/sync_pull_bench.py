@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sync_common import percentile, plot, run_under_pytest, table  # noqa: E402
+from sync_common import percentile, plot, run_under_pytest, table
 
 SIZES = [int(s) for s in os.environ.get("SYNC_BENCH_SIZES", "1000,100000,1000000").split(",")]
 PULLS = int(os.environ.get("SYNC_BENCH_PULLS", "60"))

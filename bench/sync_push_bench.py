@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sync_common import mean, percentile, plot, run_under_pytest, table  # noqa: E402
+from sync_common import mean, percentile, plot, run_under_pytest, table
 
 ROUNDS = int(os.environ.get("SYNC_BENCH_ROUNDS", "5"))
 BATCH = 1000

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.db.models import QuerySet
+
 from core.crypto.fields import seal_json, unseal_json
 from core.entities import _rfc3339, _wire, adapter_for
 from core.versioning import SyncedModel
@@ -79,3 +81,9 @@ def serialize_conflict(conflict: Conflict, *, include_secrets: bool) -> dict[str
         "version": conflict.version,
         "deleted": conflict.deleted,
     }
+
+
+def in_workspace(model: type[SyncedModel], workspace_id: Any) -> QuerySet[Any]:
+    """A synced table's rows in one workspace. (SyncedModel itself declares no `workspace`
+    field, every concrete entity does; this keeps the type checker out of it.)"""
+    return model._default_manager.filter(**{"workspace_id": workspace_id})

@@ -13,7 +13,7 @@ from core.models import WorkspaceClock
 from core.versioning import SyncedModel
 from sync.cursor import decode_cursor, encode_cursor
 from sync.models import Conflict, ConflictStatus, SyncClient
-from sync.records import CONFLICT_ENTITY, serialize_conflict
+from sync.records import CONFLICT_ENTITY, in_workspace, serialize_conflict
 
 
 @dataclass
@@ -105,9 +105,11 @@ def _changed_rows(workspace_id: uuid.UUID, *, after: int, upto: int, limit: int)
     proportional to the page, not to the workspace."""
     rows: list[Row] = []
     for entity, model, adapter in _sources():
-        found = model._default_manager.filter(
-            workspace_id=workspace_id, version__gt=after, version__lte=upto
-        ).order_by("version")[:limit]
+        found = (
+            in_workspace(model, workspace_id)
+            .filter(version__gt=after, version__lte=upto)
+            .order_by("version")[:limit]
+        )
         rows.extend((row.version, entity, row, adapter) for row in found)
     rows.sort(key=lambda r: (r[0], r[1], str(r[2].id)))
     return rows[:limit]
@@ -116,7 +118,7 @@ def _changed_rows(workspace_id: uuid.UUID, *, after: int, upto: int, limit: int)
 def _rows_at(workspace_id: uuid.UUID, version: int) -> list[Row]:
     rows: list[Row] = []
     for entity, model, adapter in _sources():
-        found = model._default_manager.filter(workspace_id=workspace_id, version=version)
+        found = in_workspace(model, workspace_id).filter(version=version)
         rows.extend((row.version, entity, row, adapter) for row in found)
     rows.sort(key=lambda r: (r[1], str(r[2].id)))
     return rows

@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
@@ -33,7 +33,8 @@ from workspaces.api.base import resolve_membership
 def _authorize(request: HttpRequest, workspace_id: uuid.UUID) -> tuple[str, int]:
     """(user id, current workspace version) for a member; ApplicationError otherwise."""
     drf_request = Request(
-        request, authenticators=[cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES]
+        request,
+        authenticators=[cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES],  # type: ignore[operator]  # DRF's settings are typed as str
     )
     try:
         user = drf_request.user
@@ -56,7 +57,9 @@ def _authorize(request: HttpRequest, workspace_id: uuid.UUID) -> tuple[str, int]
     return str(user.pk), int(version)
 
 
-async def sync_events(request: HttpRequest, workspace_id: uuid.UUID) -> HttpResponse:
+async def sync_events(
+    request: HttpRequest, workspace_id: uuid.UUID
+) -> HttpResponse | StreamingHttpResponse:
     # EventSource cannot send headers: the protocol may also come as ?protocol=1.
     version = request.headers.get(PROTOCOL_HEADER) or request.GET.get("protocol")
     if version not in SUPPORTED_PROTOCOLS:

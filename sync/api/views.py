@@ -162,7 +162,7 @@ class SyncPullApi(SyncApi):
         client_id = parse_client_id(request.query_params.get("client_id"))
         limit = serializers.parse_limit(request.query_params.get("limit"))
         cursor = request.query_params.get("cursor") or None
-        user = request.user
+        user: Any = request.user
 
         def touch() -> None:
             client = register_client(

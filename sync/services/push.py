@@ -28,7 +28,14 @@ from core.exceptions import ApplicationError
 from core.models import WorkspaceClock
 from core.versioning import SyncedModel, VersionClock, note_change
 from sync.models import Conflict, ConflictStatus, MutationResult, Outcome, SyncClient
-from sync.records import CONFLICT_ENTITY, COPY_SUFFIX, row_fields, set_sides, wire_value
+from sync.records import (
+    CONFLICT_ENTITY,
+    COPY_SUFFIX,
+    in_workspace,
+    row_fields,
+    set_sides,
+    wire_value,
+)
 from sync.services.common import client_writer, run_bound
 from workspaces.entitlements import ensure_within_limit
 from workspaces.models import ConflictPolicy, Role, role_at_least
@@ -236,9 +243,7 @@ class _Push:
                 continue
             found = {
                 row.id: row
-                for row in adapter.model._default_manager.filter(
-                    workspace_id=self.workspace.pk, id__in=ids
-                )
+                for row in in_workspace(adapter.model, self.workspace.pk).filter(id__in=ids)
             }
             for row_id in ids:
                 self.rows[(entity, row_id)] = found.get(row_id)
@@ -276,7 +281,7 @@ class _Push:
         key = (row.sync_entity, row.id)
         self.rows.pop(key, None)
         for result in self.touched.get(key, []):
-            kept = {k: result[k] for k in ("mutation_id", "id") if k in result}
+            kept: dict[str, Any] = {k: result[k] for k in ("mutation_id", "id") if k in result}
             result.clear()
             result.update(kept)
             result["status"] = "rejected"
@@ -341,9 +346,9 @@ class _Push:
         key = (adapter.entity, row_id)
         if key not in self.rows:
             self.flush()
-            self.rows[key] = adapter.model._default_manager.filter(
-                workspace_id=self.workspace.pk, id=row_id
-            ).first()
+            self.rows[key] = (
+                in_workspace(adapter.model, self.workspace.pk).filter(id=row_id).first()
+            )
         row = self.rows[key]
         context = _Mutation(self, adapter, row_id, base_version, mutation)
         result = context.delete(row) if op == "delete" else context.upsert(row, fields)
@@ -378,9 +383,7 @@ class _Mutation:
             # A tombstone still counts: a device may reference a row deleted elsewhere.
             exists = (
                 cached is not None
-                or ref.model._default_manager.filter(
-                    workspace_id=self.push.workspace.pk, id=target
-                ).exists()
+                or in_workspace(ref.model, self.push.workspace.pk).filter(id=target).exists()
             )
             if not exists:
                 raise Reject("not_found", f"{name} names no {entity} you can see.", name)
@@ -401,20 +404,10 @@ class _Mutation:
     def _save(self, row: SyncedModel, names: Any, *, creating: bool = False) -> int:
         version = self.push._version()
         row.touch_fields(names, version=version, writer=self.push.writer)
-        if creating and self.adapter.private:
-            # Another member's private row may hold this id (invisible under row-level
-            # security); the unique index tells, and only this insert is undone.
-            try:
-                with transaction.atomic():
-                    row.save(force_insert=True)
-            except IntegrityError:
-                raise Reject(
-                    "forbidden", "This id belongs to a row you cannot see.", "id"
-                ) from None
-        elif creating:
-            row.save(force_insert=True)
-        else:
-            row.save()
+        if creating:
+            self.push.insert(row)
+        elif not self.push.is_pending(row):  # a row created earlier in this push is inserted
+            row.save()  # once, with its final state, by flush()
         self.push._note(self.adapter, version)
         return version
 
@@ -536,9 +529,11 @@ class _Mutation:
             push = self.push
             if self.adapter.entity not in push.counts:
                 push.flush()
-                push.counts[self.adapter.entity] = self.adapter.model._default_manager.filter(
-                    workspace_id=push.workspace.pk, deleted=False
-                ).count()
+                push.counts[self.adapter.entity] = (
+                    in_workspace(self.adapter.model, push.workspace.pk)
+                    .filter(deleted=False)
+                    .count()
+                )
             try:
                 ensure_within_limit(push.workspace, limit, current=push.counts[self.adapter.entity])
             except ApplicationError as error:

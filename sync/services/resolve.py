@@ -14,7 +14,7 @@ from core.exceptions import ApplicationError, NotFound, PermissionDenied
 from core.exceptions import Conflict as ConflictError
 from core.versioning import SyncedModel, VersionClock
 from sync.models import Conflict, ConflictStatus, Outcome, Resolution
-from sync.records import COPY_SUFFIX, client_fields, server_fields
+from sync.records import COPY_SUFFIX, client_fields, in_workspace, server_fields
 from sync.services.common import resolution_writer, run_bound
 from workspaces.audit import Action, audit_record
 from workspaces.models import Role, role_at_least
@@ -98,8 +98,8 @@ def _resolve(
         raise NotFound("Conflict not found.")
     # Locks the clock: from here on nothing else writes the workspace.
     clock = VersionClock.reserve(workspace.pk, count=4, private_to=conflict.private_to)
-    model = adapter.model._default_manager
-    row = model.filter(workspace_id=workspace.pk, id=conflict.entity_id).first()
+    model = adapter.model
+    row = in_workspace(model, workspace.pk).filter(id=conflict.entity_id).first()
     if expected_version is not None and (row is None or row.version != expected_version):
         raise ConflictError(
             "The row changed since you looked at it; review the conflict again.",
@@ -112,7 +112,7 @@ def _resolve(
     client_deleted = client_side.get("deleted") is True
     server_deleted = server_side.get("deleted") is True
     copy = (
-        model.filter(workspace_id=workspace.pk, id=conflict.copy_id).first()
+        in_workspace(model, workspace.pk).filter(id=conflict.copy_id).first()
         if conflict.copy_id
         else None
     )

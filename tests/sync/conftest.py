@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from tests.workspaces.conftest import Team, team  # noqa: F401 - fixture re-exported
+from tests.workspaces import conftest as _workspaces
+from tests.workspaces.conftest import Team
+
+team = _workspaces.team  # the fixture, shared with the workspaces tests
 
 HEADERS = {"HTTP_X_SYNC_PROTOCOL": "1"}
 

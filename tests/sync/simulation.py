@@ -206,7 +206,7 @@ def run_concurrently(devices: list[SimDevice], action: str) -> None:
     def work(dev: SimDevice) -> None:
         try:
             getattr(dev, action)()
-        except BaseException as exc:  # noqa: BLE001 - re-raised on the main thread
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connections.close_all()

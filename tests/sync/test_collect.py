@@ -35,7 +35,8 @@ def test_purge_raises_the_horizon_and_old_cursors_reset(
     report = sync_collect_workspace(
         workspace_id=team.workspace.pk, now=timezone.now() + timedelta(days=31)
     )
-    assert report.tombstones == 1 and report.horizon == delete_version
+    assert report.tombstones == 1
+    assert report.horizon == delete_version
     with db_context(workspace_id=team.workspace.pk, user_id=team.owner.pk):
         assert list(SavedQuery.objects.values_list("name", flat=True)) == ["keep"]
 
@@ -50,7 +51,8 @@ def test_recent_tombstones_stay(team: Team, alice: Device) -> None:
     alice.push(alice.mutation("saved_query", qid, {"name": "x"}))
     alice.push(alice.mutation("saved_query", qid, op="delete", base=1))
     report = sync_collect_workspace(workspace_id=team.workspace.pk)
-    assert report.tombstones == 0 and report.horizon == 0
+    assert report.tombstones == 0
+    assert report.horizon == 0
 
 
 def test_private_tombstones_are_purged_too(team: Team, bob: Device) -> None:
@@ -67,7 +69,8 @@ def test_idle_devices_and_old_results_expire(team: Team, alice: Device, settings
     alice.push(alice.mutation("saved_query", new_id(), {"name": "x"}))
     later = timezone.now() + timedelta(days=settings.SYNC_RESULT_RETENTION_DAYS + 1)
     report = sync_collect_workspace(workspace_id=team.workspace.pk, now=later)
-    assert report.results == 1 and report.devices == 0
+    assert report.results == 1
+    assert report.devices == 0
     # A replay whose stored result was collected is still a duplicate.
     alice.next_mutation = 1
     out = alice.push(alice.mutation("saved_query", new_id(), {"name": "y"}))

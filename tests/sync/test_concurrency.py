@@ -83,13 +83,15 @@ def test_a_push_committing_late_is_never_skipped(team: Team, monkeypatch: Any) -
     _wait_until(lambda: _waiting_on_locks() >= 1)  # B waits for A's clock row
 
     during = reader.pull_page(cursor)
-    assert during["changes"] == [] and during["has_more"] is False
+    assert during["changes"] == []
+    assert during["has_more"] is False
     reader.cursor = during["cursor"]
 
     release.set()
     thread_a.join(20)
     thread_b.join(20)
-    assert "error" not in box_a and "error" not in box_b, (box_a, box_b)
+    assert "error" not in box_a, box_a
+    assert "error" not in box_b, box_b
     version_a = box_a["result"]["results"][0]["version"]
     version_b = box_b["result"]["results"][0]["version"]
     assert version_a < version_b

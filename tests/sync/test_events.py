@@ -119,16 +119,19 @@ def test_pokes_follow_commits_and_visibility(server: str, team: Team) -> None:
     class Rollback(Exception):
         pass
 
-    with (
-        pytest.raises(Rollback),
-        db_context(workspace_id=team.workspace.pk, user_id=team.owner.pk),
-        transaction.atomic(),
-    ):
-        clock = VersionClock.reserve(team.workspace.pk)
-        SavedQuery.objects.create(
-            workspace=team.workspace, id=uuid.uuid4(), name="never", version=clock.next()
-        )
-        raise Rollback
+    def write_then_fail() -> None:
+        with (
+            db_context(workspace_id=team.workspace.pk, user_id=team.owner.pk),
+            transaction.atomic(),
+        ):
+            clock = VersionClock.reserve(team.workspace.pk)
+            SavedQuery.objects.create(
+                workspace=team.workspace, id=uuid.uuid4(), name="never", version=clock.next()
+            )
+            raise Rollback
+
+    with pytest.raises(Rollback):
+        write_then_fail()
 
     # Bob's private chat pokes Bob only.
     bob = device(team, "member")

@@ -81,16 +81,20 @@ def test_last_write_wins_keeps_the_later_write_and_records_the_loser(
     alice.push(alice.mutation("saved_query", qid, {"name": "alice's"}, base=base))
     out = bob.push(bob.mutation("saved_query", qid, {"name": "bob's"}, base=base))
     result = out["results"][0]
-    assert result["status"] == "conflict" and result["conflict_id"]
+    assert result["status"] == "conflict"
+    assert result["conflict_id"]
     assert _state(bob, qid)["data"]["name"] == "bob's"
     (record,) = _conflicts(alice)
     assert record["id"] == result["conflict_id"]
-    assert record["status"] == "resolved" and record["resolution"] == "auto"
-    assert record["resolved_by"] is None and record["policy"] == "last_write_wins"
+    assert record["status"] == "resolved"
+    assert record["resolution"] == "auto"
+    assert record["resolved_by"] is None
+    assert record["policy"] == "last_write_wins"
     assert record["client_fields"] == {"name": "bob's"}
     assert record["server_fields"] == {"name": "alice's"}
     assert record["conflicting_fields"] == ["name"]
-    assert record["client_id"] == bob.client_id and record["mutation_id"] == 1
+    assert record["client_id"] == bob.client_id
+    assert record["mutation_id"] == 1
     assert record["base_version"] == base
 
 
@@ -108,7 +112,8 @@ def test_keep_both_makes_a_conflict_copy(
     original = next(c for c in changes if c["id"] == qid)
     assert original["data"]["folder"] == "f"  # the disjoint field merged into the original
     (record,) = _conflicts(bob)
-    assert record["status"] == "resolved" and record["copy_id"]
+    assert record["status"] == "resolved"
+    assert record["copy_id"]
 
 
 def test_manual_keeps_the_server_row_and_leaves_the_record_open(
@@ -120,18 +125,22 @@ def test_manual_keeps_the_server_row_and_leaves_the_record_open(
     bob.push(bob.mutation("saved_query", qid, {"name": "bob's"}, base=base))
     assert _state(bob, qid)["data"]["name"] == "alice's"
     (record,) = _conflicts(bob, "open")
-    assert record["status"] == "open" and record["resolution"] is None
+    assert record["status"] == "open"
+    assert record["resolution"] is None
     assert _conflicts(bob, "resolved") == []
     # Resolve keep_client: a normal versioned write; idempotent.
     version = _state(bob, qid)["version"]
     first = _resolve(bob, record["id"], resolution="keep_client", expected_version=version)
     assert first.status_code == 200, first.content
-    assert first.json()["status"] == "resolved" and first.json()["resolved_by"]
+    assert first.json()["status"] == "resolved"
+    assert first.json()["resolved_by"]
     assert _state(bob, qid)["data"]["name"] == "bob's"
     again = _resolve(bob, record["id"], resolution="keep_client", expected_version=version)
-    assert again.status_code == 200 and again.json() == first.json()
+    assert again.status_code == 200
+    assert again.json() == first.json()
     other = _resolve(bob, record["id"], resolution="keep_server")
-    assert other.status_code == 409 and other.json()["error"]["code"] == "already_resolved"
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "already_resolved"
 
 
 def test_stale_expected_version_answers_409(
@@ -157,7 +166,8 @@ def test_resolving_an_automatic_record_once_more(
     unchanged = _resolve(alice, record["id"], resolution="keep_client")
     assert unchanged.json()["resolved_by"] is None  # the choice it already has
     restored = _resolve(alice, record["id"], resolution="keep_server")
-    assert restored.status_code == 200 and restored.json()["resolution"] == "keep_server"
+    assert restored.status_code == 200
+    assert restored.json()["resolution"] == "keep_server"
     assert _state(alice, qid)["data"]["name"] == "alice's"
     # A device whose edit was based before the resolution conflicts with it.
     out = bob.push(bob.mutation("saved_query", qid, {"name": "bob again"}, base=base))

@@ -113,7 +113,7 @@ def test_stress() -> None:
     operations = int(os.environ.get("SYNC_STRESS_OPERATIONS", "2000"))
     rng = random.Random(seed)
     policy = POLICIES[seed % len(POLICIES)]
-    devices, outsider, _ = _fleet(policy, devices_count)
+    devices, _outsider, _ = _fleet(policy, devices_count)
     for op in range(operations * devices_count):
         roll = rng.random()
         who = rng.randrange(devices_count)
@@ -133,7 +133,6 @@ def test_stress() -> None:
             chosen = rng.sample(range(devices_count), k=min(8, devices_count))
             perform(devices, ("concurrent_push" if roll < 0.96 else "concurrent_pull", chosen), rng)
         if op % 2000 == 0:
-            print(f"stress: {op} operations", flush=True)
+            pass
     settle(devices)
-    statuses = check(devices, owners=_owners(devices), policy=policy)
-    print(f"stress seed={seed} policy={policy} devices={devices_count} statuses={dict(statuses)}")
+    check(devices, owners=_owners(devices), policy=policy)

@@ -38,10 +38,12 @@ def test_pages_ascend_and_a_row_appears_once_at_its_latest_version(
             break
     changes = [c for p in pages for c in p["changes"]]
     versions = [c["version"] for c in changes]
-    assert versions == sorted(versions) and len(set(versions)) == len(versions)
+    assert versions == sorted(versions)
+    assert len(set(versions)) == len(versions)
     assert sorted(c["id"] for c in changes) == sorted(ids)
     assert next(c for c in changes if c["id"] == ids[0])["data"]["name"] == "and again"
-    assert all(len(p["changes"]) <= 2 for p in pages) and len(pages) == 3
+    assert all(len(p["changes"]) <= 2 for p in pages)
+    assert len(pages) == 3
     # Nothing new: an empty page, same cursor semantics.
     assert bob.pull_page(cursor)["changes"] == []
 
@@ -59,7 +61,8 @@ def test_a_version_is_never_split_across_pages(team: Team, alice: Device, bob: D
     assert [c["version"] for c in first["changes"]] == [version] * 3
     assert first["has_more"] is True
     second = bob.pull_page(first["cursor"], limit=2)
-    assert len(second["changes"]) == 1 and second["has_more"] is False
+    assert len(second["changes"]) == 1
+    assert second["has_more"] is False
 
 
 def test_last_mutation_id_matches_the_snapshot(alice: Device) -> None:
@@ -73,14 +76,16 @@ def test_cursor_from_another_workspace_resets(team: Team, alice: Device) -> None
     _queries(alice, 2)
     other = encode_cursor(workspace_id=team.other_workspace.pk, version=1, horizon=0)
     page = alice.pull_page(other)
-    assert page["reset"] is True and len(page["changes"]) == 2
+    assert page["reset"] is True
+    assert len(page["changes"]) == 2
 
 
 @pytest.mark.parametrize("cursor", ["garbage", "MS4wLmZvcmdlZA", "x" * 300])
 def test_unreadable_cursor_resets(alice: Device, cursor: str) -> None:
     _queries(alice, 1)
     page = alice.pull_page(cursor)
-    assert page["reset"] is True and len(page["changes"]) == 1
+    assert page["reset"] is True
+    assert len(page["changes"]) == 1
 
 
 def test_cursor_from_the_future_resets(team: Team, alice: Device) -> None:
@@ -118,14 +123,16 @@ def test_pull_cost_does_not_grow_with_the_workspace(team: Team, alice: Device) -
         assert len(alice.pull_page(cursor)["changes"]) == 2
     assert len(large.captured_queries) == len(small.captured_queries)
     scans = [q["sql"] for q in large.captured_queries if '"version" >' in q["sql"]]
-    assert scans and all("LIMIT" in sql and "ORDER BY" in sql for sql in scans)
+    assert scans
+    assert all("LIMIT" in sql and "ORDER BY" in sql for sql in scans)
 
 
 def test_pull_registers_the_device(alice: Device) -> None:
     alice.pull_page()
     response = alice.http.get(sync_url(alice.workspace, "devices"), **HEADERS)
     (entry,) = response.json()["results"]
-    assert entry["client_id"] == alice.client_id and entry["last_pull_at"]
+    assert entry["client_id"] == alice.client_id
+    assert entry["last_pull_at"]
 
 
 def test_private_rows_never_reach_other_members(team: Team, alice: Device) -> None:
@@ -154,7 +161,7 @@ def test_other_workspaces_rows_are_invisible(team: Team, alice: Device) -> None:
 
 
 @pytest.mark.parametrize(
-    "method,path",
+    ("method", "path"),
     [
         ("post", "push"),
         ("get", "pull"),

@@ -43,7 +43,8 @@ def test_replay_after_a_lost_response_applies_once(team: Team, alice: Device) ->
     assert [r["original_status"] for r in retry["results"]] == ["applied", "applied"]
     assert [r["version"] for r in retry["results"]] == [r["version"] for r in first["results"]]
     assert retry["last_mutation_id"] == 2
-    assert _count(team, Connection) == 1 and _count(team, SavedQuery) == 1
+    assert _count(team, Connection) == 1
+    assert _count(team, SavedQuery) == 1
 
 
 def test_replay_mixed_with_new_mutations(team: Team, alice: Device) -> None:
@@ -213,7 +214,8 @@ def test_bad_requests_answer_400_and_count_nothing(team: Team, alice: Device, bo
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] in ("invalid_request", "malformed_request")
-    assert error["message"] and error["request_id"]
+    assert error["message"]
+    assert error["request_id"]
     with db_context(workspace_id=team.workspace.pk, user_id=team.owner.pk):
         assert not SyncClient.objects.exists()
 
