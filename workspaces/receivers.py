@@ -78,9 +78,11 @@ def _on_user_deleting(sender: Any, user: Any, **kwargs: Any) -> None:
     """Remove the workspaces nobody else belongs to (after _sole_owner_check allowed it)."""
     for membership in _my_memberships(user):
         with db_context(workspace_id=membership.workspace_id, user_id=user.pk):
-            alone = not Membership.objects.filter(
-                workspace_id=membership.workspace_id
-            ).exclude(user=user).exists()
+            alone = (
+                not Membership.objects.filter(workspace_id=membership.workspace_id)
+                .exclude(user=user)
+                .exists()
+            )
             if alone:
                 from workspaces.services import destroy_workspace
 
