@@ -28,6 +28,7 @@ be conservative.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -37,11 +38,10 @@ from typing import Any
 
 MAX_TABLES = 50_000
 MAX_COLUMNS = 2_000
-_NAME_WEIGHT = 3
 _MENTION_BONUS = 25.0
 _NEIGHBOUR_SHARE = 0.5
 _NEIGHBOUR_SOURCES = 12
-_K1, _B = 1.2, 0.75
+_K1 = 1.2
 
 _STOP_WORDS = frozenset(
     [
@@ -196,14 +196,20 @@ def _stem(word: str) -> str:
 
 def terms(text: str) -> list[str]:
     """Words of an identifier or a sentence, for matching."""
-    text = _CAMEL.sub(r"\1 \2", text or "")
+    return list(_terms(text or ""))
+
+
+@functools.lru_cache(maxsize=100_000)
+def _terms(text: str) -> tuple[str, ...]:
+    # Cached: the same column names (id, name, created_at, ...) come back thousands of times.
+    text = _CAMEL.sub(r"\1 \2", text)
     out = []
     for raw in _SPLIT.split(text):
         word = raw.lower()
         if len(word) < 2 or word.isdigit() or word in _STOP_WORDS:
             continue
         out.append(_stem(word))
-    return out
+    return tuple(out)
 
 
 def estimate_tokens(text: str) -> int:
@@ -213,7 +219,7 @@ def estimate_tokens(text: str) -> int:
 # ---------------------------------------------------------------------------------------------
 # The client's schema
 # ---------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(slots=True)
 class Column:
     name: str
     type: str = ""
@@ -270,12 +276,13 @@ class Schema:
                 comment=_str(item.get("comment"))[:500],
             )
             for col in _list(item.get("columns"))[:MAX_COLUMNS]:
-                if isinstance(col, str):
+                # Plain type checks: this loop runs for every column of thousands of tables.
+                if type(col) is str:
                     table.columns.append(Column(col))
-                elif isinstance(col, Mapping) and _str(col.get("name")):
+                elif type(col) is dict and type(name := col.get("name")) is str and name:
                     table.columns.append(
                         Column(
-                            name=_str(col.get("name")),
+                            name=name,
                             type=_str(col.get("type"))[:80],
                             nullable=col.get("nullable") is not False,
                             primary_key=bool(col.get("primary_key")),
@@ -317,28 +324,40 @@ class Schema:
 
 
 def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
+    return value if type(value) is list else []
 
 
 def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+    return value if type(value) is str else ""
 
 
 # ---------------------------------------------------------------------------------------------
 # Ranking
 # ---------------------------------------------------------------------------------------------
-def _document(table: Table) -> Counter[str]:
-    words: Counter[str] = Counter()
-    for word in terms(table.name):
-        words[word] += _NAME_WEIGHT
-    words.update(terms(table.schema))
-    words.update(terms(table.comment))
+# BM25F fields: (weight, length normalisation b). A word in the table's name says much more
+# about what the table holds than the same word in one of forty column names.
+_FIELDS: dict[str, tuple[float, float]] = {
+    "name": (4.0, 0.3),
+    "columns": (1.0, 0.75),
+    "comments": (1.0, 0.75),
+    "references": (0.5, 0.0),
+}
+
+
+def _fields(table: Table) -> dict[str, Counter[str]]:
+    comment_words = list(_terms(table.comment))
+    column_words: list[str] = []
     for column in table.columns:
-        words.update(terms(column.name))
-        words.update(terms(column.comment))
-    for target in table.references:
-        words.update(terms(target.rsplit(".", 1)[-1]))
-    return words
+        column_words += _terms(column.name)
+        if column.comment:
+            comment_words += _terms(column.comment)
+    columns, comments = Counter(column_words), Counter(comment_words)
+    return {
+        "name": Counter(terms(table.name) + terms(table.schema)),
+        "columns": columns,
+        "comments": comments,
+        "references": Counter(w for t in table.references for w in terms(t.rsplit(".", 1)[-1])),
+    }
 
 
 def _mentions(texts: Iterable[str]) -> set[str]:
@@ -358,16 +377,17 @@ def rank_tables(schema: Schema, query_texts: Sequence[str]) -> list[tuple[Table,
     tables = schema.tables
     if not tables:
         return []
-    query = Counter(t for text in query_texts for t in terms(text))
+    query = {t for text in query_texts for t in terms(text)}
     mentions = _mentions(query_texts)
-    documents = [_document(table) for table in tables]
-    lengths = [sum(doc.values()) for doc in documents]
-    average = (sum(lengths) / len(lengths)) or 1.0
+    documents = [_fields(table) for table in tables]
     total = len(tables)
+    average = {
+        name: (sum(sum(doc[name].values()) for doc in documents) / total) or 1.0 for name in _FIELDS
+    }
     frequency: Counter[str] = Counter()
     for doc in documents:
         for word in query:
-            if word in doc:
+            if any(word in doc[name] for name in _FIELDS):
                 frequency[word] += 1
     idf = {
         word: math.log(1 + (total - frequency[word] + 0.5) / (frequency[word] + 0.5))
@@ -375,12 +395,20 @@ def rank_tables(schema: Schema, query_texts: Sequence[str]) -> list[tuple[Table,
         if frequency[word]
     }
     scores: dict[int, float] = {}
-    for index, (table, doc, length) in enumerate(zip(tables, documents, lengths, strict=True)):
+    for index, (table, doc) in enumerate(zip(tables, documents, strict=True)):
+        norms = {
+            name: 1 - b + b * sum(doc[name].values()) / average[name]
+            for name, (_, b) in _FIELDS.items()
+        }
         score = 0.0
         for word, weight in idf.items():
-            tf = doc.get(word, 0)
+            tf = sum(
+                w * doc[name][word] / norms[name]
+                for name, (w, _) in _FIELDS.items()
+                if word in doc[name]
+            )
             if tf:
-                score += weight * tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * length / average))
+                score += weight * tf * (_K1 + 1) / (tf + _K1)
         if table.name.lower() in mentions or table.qualified.lower() in mentions:
             score += _MENTION_BONUS
         if score > 0:
@@ -407,9 +435,9 @@ def rank_tables(schema: Schema, query_texts: Sequence[str]) -> list[tuple[Table,
         for other in neighbours - {index}:
             bonus[other] = bonus.get(other, 0.0) + _NEIGHBOUR_SHARE * scores[index]
     for other, extra in bonus.items():
-        scores[other] = (
-            max(scores.get(other, 0.0), extra) + min(scores.get(other, 0.0), extra) * 0.5
-        )
+        # Evidence adds up: a table that matches the question itself and also joins a top
+        # table (customers, for "invoices per customer") beats one that only matches.
+        scores[other] = scores.get(other, 0.0) + extra
 
     ranked = sorted(scores.items(), key=lambda item: (-item[1], tables[item[0]].qualified))
     return [(tables[index], score) for index, score in ranked]
@@ -476,12 +504,19 @@ def select_schema(
     budget_tokens: int,
     sample_values: Mapping[str, Any] | None = None,
 ) -> SchemaContext:
-    """The schema text for the prompt: all of it when it fits, else the relevant part."""
+    """The schema text for the prompt: all of it when it fits, else the relevant part. Sample
+    values (`{"table.column": [...]}`) follow the line of their table."""
     schema = raw_schema if isinstance(raw_schema, Schema) else Schema.from_client(raw_schema)
     total = len(schema.tables)
     if not total and not schema.enums:
         return SchemaContext("", 0, [], [], [], 0)
-    full_lines = {id(t): render_table(t) for t in schema.tables}
+    samples = _samples_by_table(sample_values or {})
+
+    def with_samples(table: Table, line: str) -> str:
+        extra = samples.get(table.qualified.lower()) or samples.get(table.name.lower())
+        return line + "\n" + "\n".join(extra) if extra else line
+
+    full_lines = {id(t): with_samples(t, render_table(t)) for t in schema.tables}
     everything = sum(estimate_tokens(line) + 1 for line in full_lines.values())
     if everything <= budget_tokens:
         chosen_full = sorted(schema.tables, key=lambda t: t.qualified)
@@ -499,6 +534,7 @@ def select_schema(
     lines = []
     full: list[Table] = []
     compact: list[Table] = []
+    misses = 0
     for table, _score in ranked:
         line = full_lines[id(table)]
         cost = estimate_tokens(line) + 1
@@ -512,23 +548,17 @@ def select_schema(
             for c in table.columns
             if c.primary_key or c.references or set(terms(c.name)) & query_words
         }
-        line = render_table(table, only=keep)
+        line = with_samples(table, render_table(table, only=keep))
         cost = estimate_tokens(line) + 1
         if used + cost <= main_budget:
             lines.append(line)
             compact.append(table)
             used += cost
-        if used >= main_budget - 8:
+        else:
+            misses += 1
+        if used >= main_budget - 8 or misses > 50:
             break
     shown = {id(t) for t in full} | {id(t) for t in compact}
-    if sample_values:
-        sample_lines = _sample_lines(sample_values, full + compact)
-        for line in sample_lines:
-            cost = estimate_tokens(line) + 1
-            if used + cost > main_budget:
-                break
-            lines.append(line)
-            used += cost
     lines += _enum_lines(schema.enums, full + compact, query_words, used, budget_tokens)
     used = sum(estimate_tokens(line) + 1 for line in lines)
     named: list[str] = []
@@ -580,15 +610,13 @@ def _enum_lines(
     return lines
 
 
-def _sample_lines(sample_values: Mapping[str, Any], tables: Sequence[Table]) -> list[str]:
-    names = {t.name.lower() for t in tables} | {t.qualified.lower() for t in tables}
-    lines = []
+def _samples_by_table(sample_values: Mapping[str, Any]) -> dict[str, list[str]]:
+    """`{"table.column": [values]}` as comment lines per (lower-case) table name."""
+    out: dict[str, list[str]] = {}
     for key, values in sample_values.items():
-        if not isinstance(key, str) or "." not in key:
+        if not isinstance(key, str) or "." not in key or not isinstance(values, list):
             continue
         table = key.rsplit(".", 1)[0].lower()
-        if table not in names or not isinstance(values, list):
-            continue
         shown = ", ".join(str(v)[:60] for v in values[:10])
-        lines.append(f"-- sample values of {key}: {shown}")
-    return lines
+        out.setdefault(table, []).append(f"-- sample values of {key}: {shown}")
+    return out

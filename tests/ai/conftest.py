@@ -20,11 +20,11 @@ from typing import Any
 
 import httpx
 import pytest
-from django.test import override_settings
 
 from tests.conftest import ROOT, free_port, stop, subprocess_env, wait_for_port
 from tests.factories import UserFactory, add_member, make_workspace
 from tests.fakes.llm_server import FakeLLMServer, text
+from tests.workspaces.conftest import team  # noqa: F401 - alice, adam, bob, vera and charlie
 
 PASSWORD = "correct horse battery"
 QUEUE = f"ai-test-{os.getpid()}"
@@ -77,20 +77,6 @@ def ai_env(server: FakeLLMServer, **extra: str) -> dict[str, str]:
         **provider_env(server),
         **extra,
     )
-
-
-@pytest.fixture
-def ai_settings(llm: FakeLLMServer) -> Iterator[FakeLLMServer]:
-    """In-process settings matching the subprocesses'."""
-    models = {"anthropic": "claude-fake", "openai": "gpt-fake"}
-    with override_settings(
-        **llm.settings(order=("anthropic", "openai"), timeout=10),
-        AI_MODEL_CHAT={"anthropic": models["anthropic"]},
-        AI_MODEL_SQL={"openai": models["openai"]},
-        AI_CELERY_QUEUE=QUEUE,
-        AI_RATE_LIMIT_PER_MINUTE=1000,
-    ):
-        yield llm
 
 
 def _log(name: str) -> Any:
