@@ -88,8 +88,9 @@ step = st.one_of(
     seed=st.integers(0, 2**32),
 )
 def test_random_fleets_keep_the_guarantees(
-    policy: str, program: list[tuple[Any, ...]], seed: int
+    settings: Any, policy: str, program: list[tuple[Any, ...]], seed: int
 ) -> None:
+    settings.SYNC_PUSH_RATE = settings.SYNC_PULL_RATE = "100000/minute"
     rng = random.Random(seed)
     devices, outsider, _ = _fleet(policy, 5)
     for entity in range(len(ENTITIES)):  # every entity type appears in every run
@@ -107,7 +108,8 @@ def test_random_fleets_keep_the_guarantees(
 
 
 @pytest.mark.skipif(not os.environ.get("SYNC_STRESS"), reason="set SYNC_STRESS=1 (bench)")
-def test_stress() -> None:
+def test_stress(settings: Any) -> None:
+    settings.SYNC_PUSH_RATE = settings.SYNC_PULL_RATE = "1000000/minute"
     seed = int(os.environ.get("SYNC_STRESS_SEED", "1"))
     devices_count = int(os.environ.get("SYNC_STRESS_DEVICES", "16"))
     operations = int(os.environ.get("SYNC_STRESS_OPERATIONS", "2000"))
