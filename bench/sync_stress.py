@@ -36,6 +36,7 @@ def main() -> None:
         "tests/sync/test_property.py::test_stress",
         "-q",
         "-s",
+        "--timeout=0",
         "-p",
         "no:logging",
         "-p",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 from typing import Any
 
 import pytest
@@ -110,13 +111,19 @@ def test_random_fleets_keep_the_guarantees(
 @pytest.mark.skipif(not os.environ.get("SYNC_STRESS"), reason="set SYNC_STRESS=1 (bench)")
 def test_stress(settings: Any) -> None:
     settings.SYNC_PUSH_RATE = settings.SYNC_PULL_RATE = "1000000/minute"
+    # 32,000 operations create more connections than a team plan allows; plan limits have
+    # their own tests (test_push.py).
+    settings.PLAN_LIMITS = {
+        **settings.PLAN_LIMITS,
+        "team": {**settings.PLAN_LIMITS["team"], "connections": None, "saved_queries": None},
+    }
     seed = int(os.environ.get("SYNC_STRESS_SEED", "1"))
     devices_count = int(os.environ.get("SYNC_STRESS_DEVICES", "16"))
     operations = int(os.environ.get("SYNC_STRESS_OPERATIONS", "2000"))
     rng = random.Random(seed)
     policy = POLICIES[seed % len(POLICIES)]
     devices, _outsider, _ = _fleet(policy, devices_count)
-    for op in range(operations * devices_count):
+    for _ in range(operations * devices_count):
         roll = rng.random()
         who = rng.randrange(devices_count)
         if roll < 0.35:
@@ -134,7 +141,9 @@ def test_stress(settings: Any) -> None:
         else:
             chosen = rng.sample(range(devices_count), k=min(8, devices_count))
             perform(devices, ("concurrent_push" if roll < 0.96 else "concurrent_pull", chosen), rng)
-        if op % 2000 == 0:
-            pass
     settle(devices)
-    check(devices, owners=_owners(devices), policy=policy)
+    statuses = check(devices, owners=_owners(devices), policy=policy)
+    sys.stdout.write(
+        f"stress seed={seed} policy={policy} devices={devices_count} "
+        f"operations={operations * devices_count} statuses={dict(statuses)}\n"
+    )
