@@ -96,37 +96,27 @@ def chat_reply_start(
 
     chat = chat_writes.chat_for_update(workspace_id=workspace.pk, user_id=user.pk, chat_id=chat_id)
     new_chat = chat is None
-    if chat is None:
-        chat = chat_writes.chat_create(
-            workspace_id=workspace.pk,
-            user=user,
-            chat_id=chat_id,
-            connection_id=uuid.UUID(resolved["connection_id"])
-            if resolved["connection_id"]
-            else None,
-        )
-    elif chat.active_stream_id and streams.generation_is_live(chat.active_stream_id):
+    if (
+        chat is not None
+        and chat.active_stream_id
+        and streams.generation_is_live(chat.active_stream_id)
+    ):
         raise Conflict(
             "The assistant is still answering in this chat. Stop it or wait for it to finish.",
             code="reply_in_progress",
         )
-
-    if trigger == REGENERATE:
+    dropped = []
+    if trigger == REGENERATE and chat is not None:
         kept = {str(m.get("id")) for m in messages}
         dropped = chat_writes.messages_after_regenerate(
             workspace_id=workspace.pk, user_id=user.pk, chat_id=chat.id, kept_ids=kept
         )
-        chat_writes.messages_tombstone(dropped)
 
     base_parts: list[dict[str, Any]] = []
+    store_user_message = False
     if role == MessageRole.USER:
-        chat_writes.user_message_save(
-            workspace_id=workspace.pk,
-            user=user,
-            chat_id=chat.id,
-            message_id=last_id,
-            parts=last.get("parts") or [],
-            metadata=last.get("metadata") if isinstance(last.get("metadata"), dict) else None,
+        store_user_message = not chat_writes.user_message_stored(
+            workspace_id=workspace.pk, user_id=user.pk, chat_id=chat_id, message_id=last_id
         )
         reply_id = uuid.uuid4()
     else:
@@ -134,7 +124,7 @@ def chat_reply_start(
         stored = chat_writes.message_get(
             workspace_id=workspace.pk, user_id=user.pk, message_id=last_id
         )
-        if stored is not None and (stored.chat_id != chat.id or stored.role != "assistant"):
+        if stored is not None and (stored.chat_id != chat_id or stored.role != "assistant"):
             raise NotFound("Message not found.")
         if stored is not None and not stored.deleted:
             base_parts = conversation.merge_tool_results(
@@ -144,8 +134,36 @@ def chat_reply_start(
             base_parts = client_parts
         reply_id = last_id
 
+    # One reservation for every row this request writes: the chat (created, or pointed at the
+    # new generation), the tombstones of a regeneration, the user's message.
     generation_id = streams.new_generation_id()
-    chat_writes.chat_set_active_stream(chat, generation_id)
+    clock = chat_writes.reserve(
+        workspace.pk, 1 + len(dropped) + int(store_user_message), author_id=user.pk
+    )
+    if chat is None:
+        connection_id = resolved["connection_id"]
+        chat = chat_writes.chat_create(
+            workspace_id=workspace.pk,
+            user=user,
+            chat_id=chat_id,
+            connection_id=uuid.UUID(connection_id) if connection_id else None,
+            active_stream_id=generation_id,
+            clock=clock,
+        )
+    else:
+        chat_writes.chat_set_active_stream(chat, generation_id, clock=clock)
+    chat_writes.messages_tombstone(dropped, clock=clock)
+    if store_user_message:
+        chat_writes.user_message_create(
+            workspace_id=workspace.pk,
+            user=user,
+            chat_id=chat.id,
+            message_id=last_id,
+            parts=last.get("parts") or [],
+            metadata=last.get("metadata") if isinstance(last.get("metadata"), dict) else None,
+            clock=clock,
+        )
+
     streams.generation_open(
         generation_id=generation_id,
         workspace_id=str(workspace.pk),

@@ -28,6 +28,7 @@ from tests.workspaces.conftest import team  # noqa: F401 - alice, adam, bob, ver
 
 PASSWORD = "correct horse battery"
 QUEUE = f"ai-test-{os.getpid()}"
+WORKER_NAME = f"ai-test-{os.getpid()}@localhost"
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +92,7 @@ def ai_worker(
     """A real Celery worker on the AI test queue, talking to the fake LLM server."""
     from config.celery import app
 
-    name = f"ai-test-{os.getpid()}@localhost"
+    name = WORKER_NAME
     log = _log("celery-ai-test")
     proc = subprocess.Popen(
         [
@@ -199,8 +200,29 @@ class Live:
         return {"Authorization": f"Bearer {self.token(who)}", **extra}
 
 
+def wait_for_idle_worker(timeout: float = 20.0) -> None:
+    """Until the AI worker has nothing queued or running: the flush after a transactional test
+    (TRUNCATE) must not meet a generation or a title still writing."""
+    from django.conf import settings
+
+    from ai.streams import redis_client
+    from config.celery import app
+
+    queue_key = f"{settings.REDIS_KEY_PREFIX}celery:{QUEUE}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not redis_client().llen(queue_key):
+            active = app.control.inspect(destination=[WORKER_NAME], timeout=0.5).active() or {}
+            if not any(active.values()):
+                return
+        time.sleep(0.1)
+    raise RuntimeError("the AI worker did not become idle")
+
+
 @pytest.fixture
-def live(transactional_db: None, ai_server: str, ai_worker: Any, llm: FakeLLMServer) -> Live:
+def live(
+    transactional_db: None, ai_server: str, ai_worker: Any, llm: FakeLLMServer
+) -> Iterator[Live]:
     alice = UserFactory(email="alice@example.com")
     bob = UserFactory(email="bob@example.com")
     vera = UserFactory(email="vera@example.com")
@@ -209,7 +231,8 @@ def live(transactional_db: None, ai_server: str, ai_worker: Any, llm: FakeLLMSer
     add_member(workspace, bob, "member")
     add_member(workspace, vera, "viewer")
     make_workspace(charlie, "Charlie's")
-    return Live(ai_server, workspace, alice, bob, vera, charlie)
+    yield Live(ai_server, workspace, alice, bob, vera, charlie)
+    wait_for_idle_worker()
 
 
 # ---------------------------------------------------------------------------------------------
