@@ -375,7 +375,7 @@ HEADLESS_ONLY = True
 HEADLESS_CLIENTS = ("app", "browser")
 HEADLESS_ADAPTER = "accounts.adapters.HeadlessAdapter"
 HEADLESS_SERVE_SPECIFICATION = True  # /_allauth/openapi.(yaml|json|html)
-HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"
+HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"  # noqa: S105 - a class path
 HEADLESS_JWT_ALGORITHM = "RS256"
 HEADLESS_JWT_PRIVATE_KEY = _accounts_conf.load_jwt_private_key(
     env_str("JWT_PRIVATE_KEY", None),
@@ -481,7 +481,7 @@ _google_app = _accounts_conf.provider_app(
     env_str("GOOGLE_CLIENT_ID", None),
     env_str("GOOGLE_CLIENT_SECRET", None),
     id_variable="GOOGLE_CLIENT_ID",
-    secret_variable="GOOGLE_CLIENT_SECRET",
+    secret_variable="GOOGLE_CLIENT_SECRET",  # noqa: S106 - a variable name, not a secret
 )
 if _google_app:
     SOCIALACCOUNT_PROVIDERS["google"] = {
@@ -494,7 +494,7 @@ _github_app = _accounts_conf.provider_app(
     env_str("GITHUB_CLIENT_ID", None),
     env_str("GITHUB_CLIENT_SECRET", None),
     id_variable="GITHUB_CLIENT_ID",
-    secret_variable="GITHUB_CLIENT_SECRET",
+    secret_variable="GITHUB_CLIENT_SECRET",  # noqa: S106 - a variable name, not a secret
 )
 if _github_app:
     SOCIALACCOUNT_PROVIDERS["github"] = {"APP": _github_app, "SCOPE": ["read:user", "user:email"]}
@@ -833,6 +833,12 @@ AI_SCHEMA_TOKEN_BUDGET = env_int("AI_SCHEMA_TOKEN_BUDGET", 6_000, min_value=200)
 # Row cap the guardrail puts on run_readonly_query SQL.
 AI_TOOL_MAX_ROWS = env_int("AI_TOOL_MAX_ROWS", 200, min_value=1, max_value=100_000)
 AI_CHAT_MAX_OUTPUT_TOKENS = env_int("AI_CHAT_MAX_OUTPUT_TOKENS", 4096, min_value=64)
+# Redis connections per process for streams: each open SSE stream holds one in the web process
+# while it waits (Redis's maxclients must cover web processes x open streams).
+AI_REDIS_MAX_CONNECTIONS = env_int("AI_REDIS_MAX_CONNECTIONS", 5_000, min_value=10)
+# Generations saving their answer at the same moment, per worker process (each holds a
+# database connection meanwhile).
+AI_WORKER_DB_CONCURRENCY = env_int("AI_WORKER_DB_CONCURRENCY", 8, min_value=1)
 # Clients may name their `ai` npm version when their runtime cannot set User-Agent (browsers).
 CORS_ALLOW_HEADERS = (*CORS_ALLOW_HEADERS, "x-ai-sdk-version")  # type: ignore[assignment]  # one longer
 # --- end of AI assistant ----------------------------------------------------------------------

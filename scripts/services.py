@@ -77,9 +77,7 @@ def bootstrap_roles(superuser_url: str, *, create_database: bool) -> None:
         ):
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
             verb = "ALTER" if exists else "CREATE"
-            conn.execute(
-                sql.SQL(verb + " ROLE {} " + options).format(sql.Identifier(role))
-            )
+            conn.execute(sql.SQL(verb + " ROLE {} " + options).format(sql.Identifier(role)))
         if create_database:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]

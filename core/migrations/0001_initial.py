@@ -5,38 +5,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='WorkspaceClock',
+            name="WorkspaceClock",
             fields=[
-                ('workspace_id', models.UUIDField(primary_key=True, serialize=False)),
-                ('version', models.BigIntegerField(default=0)),
-                ('reserved_from', models.BigIntegerField(default=1)),
-                ('last_txid', models.BigIntegerField(default=0)),
-                ('horizon', models.BigIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("workspace_id", models.UUIDField(primary_key=True, serialize=False)),
+                ("version", models.BigIntegerField(default=0)),
+                ("reserved_from", models.BigIntegerField(default=1)),
+                ("last_txid", models.BigIntegerField(default=0)),
+                ("horizon", models.BigIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='WorkspaceDataKey',
+            name="WorkspaceDataKey",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('workspace_id', models.UUIDField(db_index=True)),
-                ('version', models.PositiveIntegerField()),
-                ('master_key_id', models.CharField(max_length=64)),
-                ('wrapped', models.BinaryField()),
-                ('is_primary', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('retired_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("workspace_id", models.UUIDField(db_index=True)),
+                ("version", models.PositiveIntegerField()),
+                ("master_key_id", models.CharField(max_length=64)),
+                ("wrapped", models.BinaryField()),
+                ("is_primary", models.BooleanField(default=False)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("retired_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('workspace_id', 'version'), name='core_datakey_version_unique'), models.UniqueConstraint(condition=models.Q(('is_primary', True)), fields=('workspace_id',), name='core_datakey_one_primary')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("workspace_id", "version"), name="core_datakey_version_unique"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_primary", True)),
+                        fields=("workspace_id",),
+                        name="core_datakey_one_primary",
+                    ),
+                ],
             },
         ),
     ]
