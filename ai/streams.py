@@ -87,9 +87,17 @@ def redis_client() -> redis.Redis:
     url = settings.REDIS_URL
     client = _sync_clients.get(url)
     if client is None:
-        client = _sync_clients[url] = redis.Redis.from_url(
-            url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=30
+        # Blocking: a worker thread waits for a free connection rather than failing its
+        # generation when every one is busy (redis-py's pools hold 100 by default).
+        pool = redis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=int(settings.AI_REDIS_MAX_CONNECTIONS),
+            timeout=20,
+            socket_connect_timeout=2,
+            socket_timeout=10,
+            health_check_interval=30,
         )
+        client = _sync_clients[url] = redis.Redis(connection_pool=pool)
     return client
 
 
@@ -99,13 +107,19 @@ _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Re
 
 
 def async_redis_client() -> aioredis.Redis:
-    """A Redis client for the running event loop. Blocking reads hold their connection while
-    they wait, so the read timeout is left to XREAD's own BLOCK."""
+    """A Redis client for the running event loop. A blocking XREAD holds its connection for up
+    to a heartbeat, so the read timeout (5 s by default in redis-py) must outlast it."""
     loop = asyncio.get_running_loop()
     client = _async_clients.get(loop)
     if client is None:
+        # Each open stream holds a connection while it waits: room for many (redis-py's pools
+        # refuse a 101st connection by default).
         client = _async_clients[loop] = aioredis.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=2, health_check_interval=30
+            settings.REDIS_URL,
+            max_connections=int(settings.AI_REDIS_MAX_CONNECTIONS),
+            socket_connect_timeout=2,
+            socket_timeout=float(settings.AI_STREAM_HEARTBEAT_SECONDS) + 10,
+            health_check_interval=30,
         )
     return client
 
@@ -355,6 +369,7 @@ redis.call('DEL', KEYS[3])
 return 1
 """
 
+LOST_MESSAGE = "The connection to this answer was lost. Reload to see the rest."
 STALLED_MESSAGE = "The assistant stopped responding. Please try again."
 NOT_STARTED_MESSAGE = "The assistant is not available right now. Please try again in a minute."
 
@@ -462,7 +477,14 @@ async def relay(
     block_ms = max(1, int((heartbeat or settings.AI_STREAM_HEARTBEAT_SECONDS) * 1000))
     last = after
     while True:
-        response: Any = await client.xread({key: last}, count=256, block=block_ms)
+        try:
+            response: Any = await client.xread({key: last}, count=256, block=block_ms)
+        except redis.RedisError:
+            # The client can resume (GET .../stream, or EventSource's Last-Event-ID).
+            logger.warning("AI stream %s: reading Redis failed", generation_id, exc_info=True)
+            yield _error_event(LOST_MESSAGE)
+            yield DONE_EVENT
+            return
         if not response:
             yield PING
             raw = await client.hgetall(meta_key(generation_id))

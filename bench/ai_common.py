@@ -176,7 +176,7 @@ def services(
 
     port = free_port()
     OUT.mkdir(parents=True, exist_ok=True)
-    log = open(OUT / "ai-bench-services.log", "ab")  # noqa: SIM115 - closed below
+    log = open(OUT / "ai-bench-services.log", "wb")  # noqa: SIM115 - closed below
     web = subprocess.Popen(
         [
             sys.executable,

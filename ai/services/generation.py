@@ -34,7 +34,7 @@ from ai.providers import (
 )
 from ai.schema import select_schema
 from ai.services import approvals, chat_writes, usage
-from core.tenancy import db_context
+from ai.services.worker_db import worker_db
 
 logger = logging.getLogger("ai.generation")
 
@@ -283,7 +283,7 @@ class Generation:
         """Store the message and the usage, clear the chat's active generation; one transaction."""
         state = self.state
         try:
-            with db_context(workspace_id=self.workspace_id, user_id=self.user_id):
+            with worker_db(workspace_id=self.workspace_id, user_id=self.user_id):
                 if self.builder.has_new_content() or self.request.get("base_parts"):
                     chat_writes.assistant_message_save(
                         workspace_id=self.workspace_id,

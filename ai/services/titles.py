@@ -9,10 +9,10 @@ from typing import Any
 from ai import prompts
 from ai.providers import ChatRequest, Message, ProviderError, complete
 from ai.services import chat_writes, usage
+from ai.services.worker_db import worker_db
 from chats.entity import ChatMessageEntity
 from chats.models import ChatMessage, MessageRole
 from core.exceptions import NotFound
-from core.tenancy import db_context
 
 logger = logging.getLogger("ai.titles")
 
@@ -47,7 +47,7 @@ def chat_title_write(*, workspace_id: Any, user_id: Any, chat_id: uuid.UUID) -> 
 
 
 def _chat_title_write(*, workspace_id: Any, user_id: Any, chat_id: uuid.UUID) -> str | None:
-    with db_context(workspace_id=workspace_id, user_id=user_id):
+    with worker_db(workspace_id=workspace_id, user_id=user_id):
         chat = chat_writes.chat_for_update(
             workspace_id=workspace_id, user_id=user_id, chat_id=chat_id
         )
@@ -76,7 +76,7 @@ def _chat_title_write(*, workspace_id: Any, user_id: Any, chat_id: uuid.UUID) ->
         )
         parsed = result.json()
         title = " ".join(str(parsed.get("title") or "").split()).strip("\"' ")[:MAX_TITLE]
-        with db_context(workspace_id=workspace_id, user_id=user_id):
+        with worker_db(workspace_id=workspace_id, user_id=user_id):
             if result.usage is not None:
                 usage.usage_record(
                     workspace_id=workspace_id,
@@ -88,7 +88,7 @@ def _chat_title_write(*, workspace_id: Any, user_id: Any, chat_id: uuid.UUID) ->
     except (ProviderError, AttributeError) as error:
         logger.info("chat title from the model failed (%r); using the first message", error)
     title = title or fallback_title(question)
-    with db_context(workspace_id=workspace_id, user_id=user_id):
+    with worker_db(workspace_id=workspace_id, user_id=user_id):
         chat = chat_writes.chat_for_update(
             workspace_id=workspace_id, user_id=user_id, chat_id=chat_id
         )

@@ -183,3 +183,28 @@ def test_client_protocol(headers: dict[str, str], expected: int) -> None:
 )
 def test_parse_event_id(value: str | None, expected: Any) -> None:
     assert streams.parse_event_id(value) == expected
+
+
+@pytest.mark.slow
+@override_settings(AI_STREAM_HEARTBEAT_SECONDS=7)
+def test_a_reader_outlasts_redis_py_default_read_timeout() -> None:
+    """redis-py's asyncio client times reads out after 5 s by default; a blocking XREAD waits up
+    to a heartbeat (15 s in production), so a quiet provider must not cut the stream."""
+    gid = open_generation()
+
+    async def run() -> list[bytes]:
+        async def produce() -> None:
+            await asyncio.sleep(5.5)
+            await asyncio.to_thread(
+                streams.ChunkWriter(gid).close, protocol.finish("stop"), status=streams.DONE
+            )
+
+        task = asyncio.create_task(produce())
+        out = [piece async for piece in streams.relay(gid, protocol=6)]
+        await task
+        return out
+
+    pieces = asyncio.run(asyncio.wait_for(run(), timeout=20))
+    lines = data_lines(pieces)
+    assert json.loads(lines[-2]) == {"type": "finish", "finishReason": "stop"}
+    assert streams.LOST_MESSAGE not in b"".join(pieces).decode()
