@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
@@ -23,7 +24,7 @@ from rest_framework.views import APIView
 from core.exceptions import ApplicationError, NotFound, ServiceUnavailable
 from core.tenancy import set_db_context
 from sync import selectors
-from sync.api import serializers
+from sync.api import schema, serializers
 from sync.api.pagination import SyncListPagination
 from sync.services.collect import device_forget
 from sync.services.common import is_transient, run_bound
@@ -116,6 +117,13 @@ class SyncApi(WorkspaceScopedApi):
 class SyncPushApi(SyncApi):
     throttle_classes = [PushThrottle]
 
+    @extend_schema(
+        tags=["sync"],
+        operation_id="sync_push",
+        parameters=[schema.PROTOCOL],
+        request=schema.PushRequestSchema,
+        responses=schema.PushResponseSchema,
+    )
     def post(self, request: Request, workspace_id: uuid.UUID) -> Response:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if max(declared, len(request.body)) > settings.SYNC_MAX_PUSH_BYTES:
@@ -158,6 +166,17 @@ class SyncPushApi(SyncApi):
 class SyncPullApi(SyncApi):
     throttle_classes = [PullThrottle]
 
+    @extend_schema(
+        tags=["sync"],
+        operation_id="sync_pull",
+        parameters=[
+            schema.PROTOCOL,
+            OpenApiParameter("client_id", str, required=True),
+            OpenApiParameter("cursor", str, description="Opaque; omit for a first sync."),
+            OpenApiParameter("limit", int, description="1-1,000 (default 500)."),
+        ],
+        responses=schema.PullResponseSchema,
+    )
     def get(self, request: Request, workspace_id: uuid.UUID) -> Response:
         client_id = parse_client_id(request.query_params.get("client_id"))
         limit = serializers.parse_limit(request.query_params.get("limit"))
@@ -202,6 +221,15 @@ class SyncPullApi(SyncApi):
 
 
 class SyncConflictListApi(SyncApi):
+    @extend_schema(
+        tags=["sync"],
+        operation_id="sync_conflicts_list",
+        parameters=[
+            schema.PROTOCOL,
+            OpenApiParameter("status", str, enum=["open", "resolved", "all"]),
+        ],
+        responses=schema.ConflictPageSchema,
+    )
     def get(self, request: Request, workspace_id: uuid.UUID) -> Response:
         status = request.query_params.get("status", "open")
         if status not in selectors.CONFLICT_STATUSES:
@@ -220,6 +248,13 @@ class SyncConflictListApi(SyncApi):
 class SyncConflictResolveApi(SyncApi):
     write_role = Role.MEMBER
 
+    @extend_schema(
+        tags=["sync"],
+        operation_id="sync_conflicts_resolve",
+        parameters=[schema.PROTOCOL],
+        request=schema.ResolveRequestSchema,
+        responses=schema.ConflictSchema,
+    )
     def post(self, request: Request, workspace_id: uuid.UUID, conflict_id: uuid.UUID) -> Response:
         body = serializers.parse_resolve(request.data, RESOLUTIONS)
         conflict = conflict_resolve(
@@ -238,6 +273,12 @@ class SyncConflictResolveApi(SyncApi):
 
 
 class SyncDeviceListApi(SyncApi):
+    @extend_schema(
+        tags=["sync"],
+        operation_id="sync_devices_list",
+        parameters=[schema.PROTOCOL],
+        responses=schema.DevicePageSchema,
+    )
     def get(self, request: Request, workspace_id: uuid.UUID) -> Response:
         paginator = SyncListPagination()
         with self.bound():
@@ -248,6 +289,12 @@ class SyncDeviceListApi(SyncApi):
 
 
 class SyncDeviceDetailApi(SyncApi):
+    @extend_schema(
+        tags=["sync"],
+        operation_id="sync_devices_forget",
+        parameters=[schema.PROTOCOL],
+        responses={204: None},
+    )
     def delete(self, request: Request, workspace_id: uuid.UUID, client_id: str) -> Response:
         with self.bound():
             found = device_forget(workspace=self.workspace, user=request.user, client_id=client_id)
