@@ -7,7 +7,7 @@ serializers only describe it for the schema and the interactive docs.
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
 
 PROTOCOL = OpenApiParameter(
@@ -28,19 +28,26 @@ class DeviceSchema(serializers.Serializer[dict[str, object]]):
     app_version = serializers.CharField(required=False)
 
 
-class MutationSchema(serializers.Serializer[dict[str, object]]):
-    mutation_id = serializers.IntegerField(min_value=1)
-    entity = serializers.ChoiceField(choices=ENTITIES)
-    id = serializers.UUIDField()
-    op = serializers.ChoiceField(choices=["upsert", "delete"])
-    base_version = serializers.IntegerField(allow_null=True, required=False)
-    fields = serializers.DictField(required=False, help_text="Partial update: only named fields.")
+# `fields` and `data` are wire names that collide with Serializer attributes: built from dicts.
+MutationSchema = inline_serializer(
+    "SyncMutation",
+    {
+        "mutation_id": serializers.IntegerField(min_value=1),
+        "entity": serializers.ChoiceField(choices=ENTITIES),
+        "id": serializers.UUIDField(),
+        "op": serializers.ChoiceField(choices=["upsert", "delete"]),
+        "base_version": serializers.IntegerField(allow_null=True, required=False),
+        "fields": serializers.DictField(
+            required=False, help_text="Partial update: only named fields."
+        ),
+    },
+)
 
 
 class PushRequestSchema(serializers.Serializer[dict[str, object]]):
     client_id = serializers.CharField(min_length=8, max_length=64)
     device = DeviceSchema(required=False)
-    mutations = MutationSchema(many=True)
+    mutations = serializers.ListField(child=MutationSchema)
 
 
 class RejectionSchema(serializers.Serializer[dict[str, object]]):
@@ -66,16 +73,20 @@ class PushResponseSchema(serializers.Serializer[dict[str, object]]):
     version = serializers.IntegerField()
 
 
-class ChangeSchema(serializers.Serializer[dict[str, object]]):
-    entity = serializers.ChoiceField(choices=[*ENTITIES, "conflict"])
-    id = serializers.UUIDField()
-    op = serializers.ChoiceField(choices=["upsert", "delete"])
-    version = serializers.IntegerField()
-    data = serializers.DictField(allow_null=True)
+ChangeSchema = inline_serializer(
+    "SyncChange",
+    {
+        "entity": serializers.ChoiceField(choices=[*ENTITIES, "conflict"]),
+        "id": serializers.UUIDField(),
+        "op": serializers.ChoiceField(choices=["upsert", "delete"]),
+        "version": serializers.IntegerField(),
+        "data": serializers.DictField(allow_null=True),
+    },
+)
 
 
 class PullResponseSchema(serializers.Serializer[dict[str, object]]):
-    changes = ChangeSchema(many=True)
+    changes = serializers.ListField(child=ChangeSchema)
     cursor = serializers.CharField()
     has_more = serializers.BooleanField()
     reset = serializers.BooleanField()
@@ -83,6 +94,8 @@ class PullResponseSchema(serializers.Serializer[dict[str, object]]):
 
 
 class ConflictSchema(serializers.Serializer[dict[str, object]]):
+    """`client_fields` and `server_fields` are objects of the entity's wire fields."""
+
     id = serializers.UUIDField()
     entity = serializers.CharField()
     entity_id = serializers.UUIDField()
@@ -90,8 +103,8 @@ class ConflictSchema(serializers.Serializer[dict[str, object]]):
     policy = serializers.ChoiceField(choices=["last_write_wins", "keep_both", "manual"])
     base_version = serializers.IntegerField(allow_null=True)
     server_version = serializers.IntegerField(allow_null=True)
-    client_fields = serializers.DictField()
-    server_fields = serializers.DictField()
+    client_fields = serializers.JSONField()
+    server_fields = serializers.JSONField()
     conflicting_fields = serializers.ListField(child=serializers.CharField())
     client_id = serializers.CharField()
     device_name = serializers.CharField(allow_blank=True)
