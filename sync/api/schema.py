@@ -122,12 +122,16 @@ class ConflictPageSchema(serializers.Serializer[dict[str, object]]):
     results = ConflictSchema(many=True)
 
 
-class ResolveRequestSchema(serializers.Serializer[dict[str, object]]):
-    resolution = serializers.ChoiceField(
-        choices=["keep_server", "keep_client", "keep_both", "merged"]
-    )
-    fields = serializers.DictField(required=False)
-    expected_version = serializers.IntegerField()
+ResolveRequestSchema = inline_serializer(
+    "SyncResolveRequest",
+    {
+        "resolution": serializers.ChoiceField(
+            choices=["keep_server", "keep_client", "keep_both", "merged"]
+        ),
+        "fields": serializers.DictField(required=False),
+        "expected_version": serializers.IntegerField(),
+    },
+)
 
 
 class DeviceOutSchema(serializers.Serializer[dict[str, object]]):
