@@ -71,9 +71,21 @@ def _flush_as_owner() -> None:
         parts = urlsplit(settings.DATABASE_OWNER_URL or settings.DATABASE_URL)
         name = self.connection.settings_dict["NAME"]
         url = urlunsplit(parts._replace(path=f"/{name}"))
-        with psycopg.connect(url, autocommit=True) as owner, owner.transaction():
-            for statement in sql_list:
-                owner.execute(statement.encode())
+        statements = list(sql_list)
+        # A Celery worker of the test may still be finishing a task (a chat title, an email)
+        # when the flush starts; TRUNCATE then loses a deadlock or waits on its locks. The
+        # worker's transaction is short: try again rather than leave the tables full.
+        for attempt in range(1, 8):
+            try:
+                with psycopg.connect(url, autocommit=True) as owner, owner.transaction():
+                    owner.execute("SET LOCAL lock_timeout = '5s'")
+                    for statement in statements:
+                        owner.execute(statement.encode())
+                return
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable):
+                if attempt == 7:
+                    raise
+                time.sleep(0.2 * attempt)
 
     DatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign]  # test-only hook
 
