@@ -13,14 +13,27 @@ from django.db import transaction
 from core import context
 
 
+class _Unobserved:
+    """What sending returns for a task nobody waits on. Celery's AsyncResult would build a
+    result-backend client for the calling thread (a new Redis connection pool, ~2 ms), and under
+    ASGI every request runs in a thread of its own."""
+
+    def __init__(self, task_id: str) -> None:
+        self.id = task_id
+
+
 def enqueue_ai_task(task: Any, *args: Any) -> None:
     """Enqueue on AI_CELERY_QUEUE once the current transaction commits (at once outside one):
     the worker must see the rows the request wrote."""
     send = partial(
-        task.apply_async,
+        task.app.send_task,
+        task.name,
         args=args,
         queue=settings.AI_CELERY_QUEUE,
         headers={"request_id": context.current().request_id},
+        ignore_result=True,
+        result_cls=_Unobserved,
+        add_to_parent=False,
     )
     transaction.on_commit(send)
 

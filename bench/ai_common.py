@@ -158,14 +158,21 @@ def service_env(url: str, **extra: str) -> dict[str, str]:
         AI_RATE_LIMIT_PER_MINUTE="1000000",
         AI_MAX_ACTIVE_GENERATIONS_PER_USER="1000000",
         RATE_LIMIT_LOGIN="1000/m/ip",
-        LOG_LEVEL="WARNING",
+        LOG_LEVEL=os.environ.get("AI_BENCH_SERVICE_LOG_LEVEL", "WARNING"),
+        LOG_FORMAT="json",
+        **({"AI_PROFILE": "1"} if os.environ.get("AI_PROFILE") else {}),
         **extra,
     )
 
 
 @contextmanager
 def services(
-    env: dict[str, str], *, web_workers: int = 1, celery_workers: int = 1, threads: int = 16
+    env: dict[str, str],
+    *,
+    web_workers: int = 1,
+    celery_workers: int = 1,
+    threads: int = 16,
+    web_settings: str | None = None,
 ) -> Iterator[tuple[str, list[int], list[int]]]:
     """gunicorn (uvicorn workers) and Celery workers (thread pools) on the AI queue. Yields the
     web URL, the pids of the web worker processes and of the Celery worker processes."""
@@ -189,7 +196,19 @@ def services(
             str(web_workers),
         ],
         cwd=ROOT,
-        env={**env, "HOST": "127.0.0.1", "PORT": str(port)},
+        env={
+            **env,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            **(
+                {
+                    "DJANGO_SETTINGS_MODULE": web_settings,
+                    "PYTHONPATH": str(ROOT / "bench"),
+                }
+                if web_settings
+                else {}
+            ),
+        },
         stdout=log,
         stderr=subprocess.STDOUT,
     )

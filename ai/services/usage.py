@@ -4,9 +4,10 @@ Before anything reaches a provider (or a generation is enqueued), `ai_request_ad
 in this order: the member's rate (AI_RATE_LIMIT_PER_MINUTE, 429), the member's generations
 running at once (AI_MAX_ACTIVE_GENERATIONS_PER_USER, 429, chat only), and the workspace's plan
 quotas for the month (`ai_requests_per_month`, `ai_tokens_per_month`, 402 `plan_limit` from
-workspaces.entitlements). Usage is recorded when the provider has answered, with the model
-that answered; generations in flight are not counted yet, so a month can overshoot its quota by
-at most the generations running when it was reached.
+workspaces.entitlements; a workspace found below 90% of both is not counted again for 30 s).
+Usage is recorded when the provider has answered, with the model that answered. Generations in
+flight are not counted yet, so a month can overshoot its quota by what was in flight (or used
+within those 30 s) when it was reached.
 """
 
 from __future__ import annotations
@@ -46,37 +47,49 @@ def _active_key(user_id: Any) -> str:
     return f"{settings.REDIS_KEY_PREFIX}ai:active:{user_id}"
 
 
-def check_rate(*, user_id: Any) -> None:
-    """Count one AI request of the member in this minute; 429 past the limit."""
+# One round trip for the member's rate counter and, for chat, the generations they have running.
+_ADMIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], 120) end
+if ARGV[1] == '0' then return {count, {}} end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
+return {count, redis.call('ZRANGE', KEYS[2], 0, -1)}
+"""
+
+
+def check_rate(*, user_id: Any, generation: bool = False) -> None:
+    """Count one AI request of the member in this minute (429 past AI_RATE_LIMIT_PER_MINUTE);
+    for a chat reply, also 429 when they already have AI_MAX_ACTIVE_GENERATIONS_PER_USER
+    running."""
     now = time.time()
-    minute = int(now // 60)
     client = streams.redis_client()
-    pipe = client.pipeline(transaction=True)
-    pipe.incr(_rate_key(user_id, minute))
-    pipe.expire(_rate_key(user_id, minute), 120)
-    count = int(pipe.execute()[0])
+    count, members = client.eval(
+        _ADMIT,
+        2,
+        _rate_key(user_id, int(now // 60)),
+        _active_key(user_id),
+        "1" if generation else "0",
+        f"{now:.3f}",
+    )
     limit = int(settings.AI_RATE_LIMIT_PER_MINUTE)
-    if count > limit:
+    if int(count) > limit:
         wait = max(1, int(60 - now % 60) + 1)
         raise RateLimited(
             f"Too many AI requests: at most {limit} a minute. Try again in {wait} seconds.",
             headers={"Retry-After": str(wait)},
             extra={"retry_after": wait},
         )
+    if generation:
+        _check_active(client, user_id, [m.decode() if isinstance(m, bytes) else m for m in members])
 
 
-def check_active_generations(*, user_id: Any) -> None:
-    """429 when the member already has the most generations running that one may."""
-    client = streams.redis_client()
-    key = _active_key(user_id)
-    client.zremrangebyscore(key, "-inf", time.time())
-    members = [m.decode() if isinstance(m, bytes) else str(m) for m in client.zrange(key, 0, -1)]
+def _check_active(client: Any, user_id: Any, members: list[str]) -> None:
     live = 0
     for generation_id in members:
         if streams.generation_is_live(generation_id):
             live += 1
         else:
-            client.zrem(key, generation_id)
+            client.zrem(_active_key(user_id), generation_id)
     limit = int(settings.AI_MAX_ACTIVE_GENERATIONS_PER_USER)
     if live >= limit:
         raise RateLimited(
@@ -119,18 +132,37 @@ def workspace_month_totals(*, workspace_id: Any, month: date | None = None) -> M
     )
 
 
+# A workspace found well within its quotas is not counted again for this long: it saves a
+# query on every message, and while it lasts the workspace can use at most the headroom left.
+QUOTA_CHECK_TTL_SECONDS = 30
+QUOTA_HEADROOM = 0.9
+
+
+def _quota_key(workspace_id: Any) -> str:
+    return f"{settings.REDIS_KEY_PREFIX}ai:quota-ok:{workspace_id}:{month_start():%Y-%m}"
+
+
 def check_quota(*, workspace: Any) -> None:
     """402 `plan_limit` when the workspace has used its month's AI requests or tokens."""
+    client = streams.redis_client()
+    key = _quota_key(workspace.pk)
+    if client.get(key):
+        return
     totals = workspace_month_totals(workspace_id=workspace.pk)
     ensure_within_limit(workspace, "ai_requests_per_month", current=totals.requests)
     ensure_within_limit(workspace, "ai_tokens_per_month", current=totals.tokens)
+    entitlements = entitlements_for(workspace)
+    requests = entitlements.limit("ai_requests_per_month")
+    tokens = entitlements.limit("ai_tokens_per_month")
+    if (requests is None or totals.requests < requests * QUOTA_HEADROOM) and (
+        tokens is None or totals.tokens < tokens * QUOTA_HEADROOM
+    ):
+        client.set(key, "1", ex=QUOTA_CHECK_TTL_SECONDS)
 
 
 def ai_request_admit(*, workspace: Any, user: Any, generation: bool = False) -> None:
     """May this member make one more AI request now? Raises 429 or 402 if not."""
-    check_rate(user_id=user.pk)
-    if generation:
-        check_active_generations(user_id=user.pk)
+    check_rate(user_id=user.pk, generation=generation)
     check_quota(workspace=workspace)
 
 
