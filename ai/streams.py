@@ -305,27 +305,19 @@ class ChunkWriter:
     def full(self) -> bool:
         return self.count >= int(settings.AI_STREAM_MAX_CHUNKS)
 
-    def add(self, *chunks: Mapping[str, Any]) -> None:
+    def add(self, *chunks: Mapping[str, Any], legacy_only: bool = False) -> None:
+        """Append chunks. `legacy_only` chunks reach only clients before ai@6 (see
+        adapt_chunk)."""
         if not chunks:
             return
         maxlen = _maxlen()
-        if len(chunks) == 1:
-            chunk = chunks[0]
-            self._client.xadd(
-                self.key,
-                {"t": chunk["type"], "d": dumps(chunk)},
-                maxlen=maxlen,
-                approximate=True,
-            )
+        entries = [_entry(chunk, legacy_only) for chunk in chunks]
+        if len(entries) == 1:
+            self._client.xadd(self.key, entries[0], maxlen=maxlen, approximate=True)
         else:
             pipe = self._client.pipeline(transaction=False)
-            for chunk in chunks:
-                pipe.xadd(
-                    self.key,
-                    {"t": chunk["type"], "d": dumps(chunk)},
-                    maxlen=maxlen,
-                    approximate=True,
-                )
+            for entry in entries:
+                pipe.xadd(self.key, entry, maxlen=maxlen, approximate=True)
             pipe.execute()
         self.count += len(chunks)
 
@@ -334,6 +326,13 @@ class ChunkWriter:
         for AI_STREAM_RETENTION_SECONDS so late readers can still replay them."""
         close_generation(self.generation_id, list(chunks), status=status, client=self._client)
         self.count += len(chunks)
+
+
+def _entry(chunk: Mapping[str, Any], legacy_only: bool = False) -> dict[Any, Any]:
+    entry: dict[Any, Any] = {"t": chunk["type"], "d": dumps(chunk)}
+    if legacy_only:
+        entry["v"] = "legacy"
+    return entry
 
 
 def close_generation(
@@ -444,14 +443,19 @@ def client_protocol(headers: Mapping[str, str]) -> int:
     return 5
 
 
-def adapt_chunk(chunk_type: bytes, data: bytes, protocol: int) -> bytes | None:
+def adapt_chunk(
+    chunk_type: bytes, data: bytes, protocol: int, *, legacy_only: bool = False
+) -> bytes | None:
     """The chunk as a client of `protocol` may receive it (None: leave it out).
 
-    Chunks are stored in their fullest documented form; before ai@6 a `finish` carries no
-    `finishReason` (it is in messageMetadata as well) and there are no tool approvals (the
-    tool input carries the approval token for those clients)."""
+    Chunks are stored in their fullest documented form. Before ai@6 a `finish` carries no
+    `finishReason` (it is in messageMetadata as well), and there are no tool approvals: those
+    clients get the call's `tool-input-available` instead, its input carrying the approval
+    token (`legacy_only`). From ai@6 on that chunk is left out, so the SDK's onToolCall never
+    fires for a statement that waits for approval; the `tool-approval-request` follows the
+    call's streamed input."""
     if protocol >= 6:
-        return data
+        return None if legacy_only else data
     if chunk_type in _LEGACY_DROP:
         return None
     if chunk_type == b"finish":
@@ -504,7 +508,12 @@ async def relay(
                 out.append(prefix + entry_id + b"\n" + DONE_EVENT)
                 yield b"".join(out)
                 return
-            data = adapt_chunk(fields.get(b"t", b""), fields.get(b"d", b"{}"), protocol)
+            data = adapt_chunk(
+                fields.get(b"t", b""),
+                fields.get(b"d", b"{}"),
+                protocol,
+                legacy_only=b"v" in fields,
+            )
             if data is not None:
                 out.append(prefix + entry_id + b"\ndata: " + data + b"\n\n")
         if out:

@@ -8,6 +8,7 @@ a client that sees the end and reloads finds the message stored.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -50,6 +51,7 @@ class _State:
     parts: int = 0
     tool_names: dict[str, str] = field(default_factory=dict)
     started_tools: set[str] = field(default_factory=set)
+    streamed_input: set[str] = field(default_factory=set)  # tool calls whose input was streamed
     input_tokens: int = 0
     output_tokens: int = 0
     model: str = ""
@@ -81,10 +83,10 @@ class Generation:
         self.state = _State()
 
     # -- output ------------------------------------------------------------------------------
-    def emit(self, *chunks: dict[str, Any]) -> None:
+    def emit(self, *chunks: dict[str, Any], legacy_only: bool = False) -> None:
         for chunk in chunks:
             self.builder.apply(chunk)
-        self.writer.add(*chunks)
+        self.writer.add(*chunks, legacy_only=legacy_only)
 
     def _close_text(self) -> list[dict[str, Any]]:
         if self.state.text_id is None:
@@ -131,6 +133,7 @@ class Generation:
             self.emit(*chunks)
         elif isinstance(event, ToolCallDelta):
             if event.id in state.started_tools and event.json_fragment:
+                state.streamed_input.add(event.id)
                 self.emit(protocol.tool_input_delta(event.id, event.json_fragment))
         elif isinstance(event, ToolCallEnd):
             self.on_tool_call(event)
@@ -162,10 +165,17 @@ class Generation:
                 make_approval=self._make_approval,
             )
             tool_input, approval_id = decision.tool_input, decision.approval_id
-        chunks.append(protocol.tool_input_available(event.id, event.name, tool_input))
-        if approval_id:
-            chunks.append(protocol.tool_approval_request(approval_id, event.id))
+        available = protocol.tool_input_available(event.id, event.name, tool_input)
+        if not approval_id:
+            self.emit(*chunks, available)
+            return
+        # Waiting for approval: clients from ai@6 on build the input from the streamed deltas
+        # and get the approval request; older ones get the input (with the token) instead.
+        if event.id not in self.state.streamed_input:
+            chunks.append(protocol.tool_input_delta(event.id, json.dumps(event.input)))
         self.emit(*chunks)
+        self.emit(available, legacy_only=True)
+        self.emit(protocol.tool_approval_request(approval_id, event.id))
 
     def _make_approval(self, sql: str, verdict: Any) -> tuple[str, str]:
         token = approvals.approval_create(

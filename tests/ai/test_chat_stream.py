@@ -3,6 +3,7 @@ Redis and PostgreSQL, and the real provider SDKs against the fake LLM server."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -300,32 +301,44 @@ def test_read_query_is_limited_and_a_write_asks_for_approval(
             path="/messages",
         )
     )
-    result = send(live, uuid.uuid4(), [user_message("clean up")], headers=V6)
+    chat_id = uuid.uuid4()
+    result = send(live, chat_id, [user_message("clean up")], headers=V6)
     available = {c["toolCallId"]: c["input"] for c in result.of("tool-input-available")}
     assert available["toolu_r"]["sql"] == "SELECT * FROM users LIMIT 200"
     assert available["toolu_r"]["guardrail"]["allowed_readonly"] is True
     assert "approval" not in available["toolu_r"]
-    write = available["toolu_w"]
-    assert write["sql"] == "DELETE FROM users"
-    assert write["guardrail"]["kind"] == "write"
+    # The write never becomes "available" to an ai@6 client (its onToolCall would run it): the
+    # client has the streamed input and an approval request instead.
+    assert "toolu_w" not in available
+    streamed = "".join(
+        c["inputTextDelta"] for c in result.of("tool-input-delta") if c["toolCallId"] == "toolu_w"
+    )
+    assert json.loads(streamed) == {"sql": "DELETE FROM users"}
     approvals = result.of("tool-approval-request")
-    assert approvals == [
-        {
-            "type": "tool-approval-request",
-            "approvalId": write["approval"]["token"],
-            "toolCallId": "toolu_w",
-        }
-    ]
-    # ai@5 clients get the token in the tool input only: no chunk type they cannot parse.
+    assert [set(a) for a in approvals] == [{"type", "approvalId", "toolCallId"}]
+    assert approvals[0]["toolCallId"] == "toolu_w"
+    token = approvals[0]["approvalId"]
+    assert result.chunks[-1]["finishReason"] == "tool-calls"
+    # The stored message has the call waiting for approval, with the verdict and the token.
+    stored = parts_of(live, stored_messages(live, chat_id)[-1])
+    write = next(p for p in stored if p.get("toolCallId") == "toolu_w")
+    assert write["state"] == "approval-requested"
+    assert write["approval"] == {"id": token}
+    assert write["input"]["guardrail"]["kind"] == "write"
+    assert write["input"]["approval"]["token"] == token
+
+    # ai@5 clients get the call's input with the token: no chunk type they cannot parse.
     llm.enqueue(
         tool_call("run_readonly_query", {"sql": "DROP TABLE users"}, id="t3", path="/messages")
     )
     legacy = send(live, uuid.uuid4(), [user_message("drop it")])
     assert legacy.of("tool-approval-request") == []
-    assert legacy.of("tool-input-available")[0]["input"]["approval"]["token"]
+    legacy_input = legacy.of("tool-input-available")[0]["input"]
+    assert legacy_input["sql"] == "DROP TABLE users"
+    assert legacy_input["guardrail"]["kind"] == "ddl"
+    assert legacy_input["approval"]["token"]
 
     # The token approves exactly that statement, once.
-    token = write["approval"]["token"]
     approve = httpx.post(
         live.ws_url(f"ai/approvals/{token}/approve"),
         json={"sql": "DELETE FROM users"},

@@ -69,7 +69,9 @@ def test_relay_frames_each_chunk_with_an_id_and_ends_with_done() -> None:
 def test_relay_from_an_entry_and_for_old_clients() -> None:
     gid = open_generation()
     writer = streams.ChunkWriter(gid)
-    writer.add(protocol.start_step(), protocol.tool_approval_request("tok", "call"))
+    writer.add(protocol.start_step())
+    writer.add(protocol.tool_input_available("call", "run_readonly_query", {}), legacy_only=True)
+    writer.add(protocol.tool_approval_request("tok", "call"))
     writer.close(
         protocol.finish("tool-calls", {"finish_reason": "tool-calls"}), status=streams.DONE
     )
@@ -79,6 +81,12 @@ def test_relay_from_an_entry_and_for_old_clients() -> None:
     legacy = [json.loads(d) for d in data_lines(collect(gid, after=after_start, protocol=5))[:-1]]
     assert legacy == [
         {"type": "start-step"},
+        {
+            "type": "tool-input-available",
+            "toolCallId": "call",
+            "toolName": "run_readonly_query",
+            "input": {},
+        },
         {"type": "finish", "messageMetadata": {"finish_reason": "tool-calls"}},
     ]
     modern = [json.loads(d) for d in data_lines(collect(gid, after=after_start, protocol=7))[:-1]]
