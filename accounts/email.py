@@ -107,8 +107,8 @@ class ResendEmailBackend(BaseEmailBackend):
                 options["idempotency_key"] = idempotency_key
             try:
                 response = resend.Emails.send(
-                    self._params(message),  # type: ignore[arg-type]
-                    options or None,  # type: ignore[arg-type]
+                    self._params(message),  # type: ignore[arg-type]  # resend types params as a TypedDict
+                    options or None,  # type: ignore[arg-type]  # resend types options as a TypedDict
                 )
             except Exception:
                 if self.fail_silently:

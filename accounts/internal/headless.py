@@ -85,7 +85,7 @@ class AppAuthResult:
 
 def result_from_response(response: HttpResponseBase) -> AppAuthResult:
     """Read allauth's documented app-client authentication response."""
-    body = json.loads(response.content)  # type: ignore[attr-defined]
+    body = json.loads(response.content)  # type: ignore[attr-defined]  # an HttpResponse in practice
     meta = body.get("meta") or {}
     data = body.get("data") or {}
     flows = data.get("flows") or []
@@ -112,7 +112,7 @@ def app_client_session(
     /_allauth/app/v1/auth/login. The caller's own session and user are restored afterwards.
     """
     old_session, old_user = request.session, request.user
-    allauth_ns = request.allauth  # type: ignore[attr-defined]
+    allauth_ns = request.allauth  # type: ignore[attr-defined]  # set by allauth middleware
     old_headless = getattr(allauth_ns, "headless", None)
     mark_request_as_headless(request, Client.APP)
     request.session = session if session is not None else sessionkit.new_session()
