@@ -53,6 +53,7 @@ WEB_SETTINGS = "ai_pooled_settings" if POOLED else None
 # Between two runs: the chat's title task (each run is a new chat's first exchange) and other
 # background work settle, as they would between a person's messages.
 SETTLE = 0.2
+RUN_DEADLINE = 60.0  # seconds; a run is ~1 s, so this only turns a hang into a failure
 HEADERS: list[float] = []  # ms from sending the POST to the response's headers
 
 
@@ -93,6 +94,8 @@ def relayed_run(client: Any, api: str, headers: dict[str, str]) -> tuple[float, 
                 arrivals.append(time.perf_counter())
             elif line == "data: [DONE]":
                 break
+            if time.perf_counter() - started > RUN_DEADLINE:
+                raise AssertionError(f"no end after {RUN_DEADLINE} s ({len(arrivals)} tokens)")
     assert len(arrivals) == TOKENS, len(arrivals)
     return (arrivals[0] - started) * 1000, gaps(arrivals)
 
