@@ -45,7 +45,9 @@ def generate_reply(generation_id: str, workspace_id: str, user_id: str, chat_id:
     from ai.services.generation import generation_run
 
     context.update(workspace_id=workspace_id, user_id=user_id)
-    generation_run(generation_id=generation_id)
+    generation_run(
+        generation_id=generation_id, workspace_id=workspace_id, user_id=user_id, chat_id=chat_id
+    )
 
 
 @shared_task(

@@ -8,7 +8,6 @@ workspace and to the chat's author: chats and messages are private to their auth
 
 from __future__ import annotations
 
-import inspect
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,15 +21,11 @@ from core.entities import FieldError
 from core.exceptions import ApplicationError, Conflict, NotFound
 from core.versioning import SERVER_WRITER, VersionClock
 
-# Versions reserved by writes of rows private to one member poke only that member's devices
-# (when the version clock supports it).
-_RESERVE_TAKES_PRIVATE_TO = "private_to" in inspect.signature(VersionClock.reserve).parameters
-
 
 def reserve(workspace_id: Any, count: int, *, author_id: Any) -> VersionClock:
-    if _RESERVE_TAKES_PRIVATE_TO:
-        return VersionClock.reserve(workspace_id, count, private_to=author_id)
-    return VersionClock.reserve(workspace_id, count)
+    """Versions for rows private to `author_id`: the sync poke after commit goes to that
+    member's devices only."""
+    return VersionClock.reserve(workspace_id, count, private_to=author_id)
 
 
 def user_writer(user_id: Any) -> str:

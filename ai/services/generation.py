@@ -333,13 +333,23 @@ class Generation:
             usage.untrack_generation(user_id=self.user_id, generation_id=self.generation_id)
 
 
-def generation_run(*, generation_id: str) -> bool:
-    """Run a generation the web opened. False when there was nothing to run (already taken, or
-    given up on before a worker got to it)."""
+def generation_run(*, generation_id: str, workspace_id: str, user_id: str, chat_id: str) -> bool:
+    """Run a generation the web opened. The task's arguments name the workspace, member and
+    chat (the database context comes from them); a stored request that says otherwise is
+    refused. False when there was nothing to run (already taken, or given up on before a
+    worker got to it)."""
     started = time.monotonic()
     request = streams.generation_claim(generation_id)
     if request is None:
         logger.info("AI generation %s is not queued any more; skipped", generation_id)
+        return False
+    if (request["workspace_id"], request["user_id"], request["chat_id"]) != (
+        str(workspace_id),
+        str(user_id),
+        str(chat_id),
+    ):
+        logger.error("AI generation %s does not match its task; refused", generation_id)
+        streams.close_generation(generation_id, [protocol.error(UNEXPECTED)], status=streams.FAILED)
         return False
     Generation(generation_id, request).run()
     logger.info("AI generation %s finished in %.2fs", generation_id, time.monotonic() - started)

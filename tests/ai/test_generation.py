@@ -59,9 +59,19 @@ def start(membership: Any, *messages: dict[str, Any], **context: Any) -> chat_st
         )
 
 
+def go(membership: Any, started: chat_stream.ReplyStarted) -> bool:
+    """What the Celery task does with its arguments."""
+    return generation_run(
+        generation_id=started.generation_id,
+        workspace_id=str(membership.workspace_id),
+        user_id=str(membership.user_id),
+        chat_id=started.chat_id,
+    )
+
+
 def run(membership: Any, *messages: dict[str, Any], **context: Any) -> tuple[Any, list[dict]]:
     started = start(membership, *messages, **context)
-    assert generation_run(generation_id=started.generation_id)
+    assert go(membership, started)
     return started, chunks_of(started.generation_id)
 
 
@@ -198,7 +208,7 @@ def test_anthropic_reasoning_signature_goes_back_to_the_model(
             message_id=started.message_id,
             context={},
         )
-    generation_run(generation_id=second.generation_id)
+    go(owner, second)
     body = fake_llm.requests[-1].body
     assistant_turn = body["messages"][1]
     assert assistant_turn["role"] == "assistant"
@@ -253,7 +263,7 @@ def test_a_generation_past_its_chunk_cap_is_cut(
 def test_stop_before_the_worker_starts(owner: Any, provider: str, fake_llm: FakeLLMServer) -> None:
     started = start(owner)
     assert streams.generation_request_stop(started.generation_id)
-    generation_run(generation_id=started.generation_id)
+    go(owner, started)
     chunks = chunks_of(started.generation_id)
     assert types(chunks) == ["start", "start-step", "abort", "<end>"]
     assert fake_llm.requests == []  # the provider was never called
@@ -264,8 +274,8 @@ def test_stop_before_the_worker_starts(owner: Any, provider: str, fake_llm: Fake
 def test_a_second_delivery_does_nothing(owner: Any, provider: str, fake_llm: FakeLLMServer) -> None:
     fake_llm.enqueue(text("once"))
     started = start(owner)
-    assert generation_run(generation_id=started.generation_id)
-    assert not generation_run(generation_id=started.generation_id)
+    assert go(owner, started)
+    assert not go(owner, started)
     assert len(fake_llm.requests) == 1
 
 
@@ -322,3 +332,18 @@ def test_queries_are_checked_in_the_dialect_of_the_chat(
     assert available["input"]["guardrail"]["allowed_readonly"] is False
     assert "approval" in available["input"]
     assert "MySQL" in fake_llm.requests[-1].body["system"]
+
+
+def test_a_task_whose_arguments_do_not_match_its_generation_is_refused(
+    owner: Any, provider: str, fake_llm: FakeLLMServer
+) -> None:
+    started = start(owner)
+    other = UserFactory()
+    assert not generation_run(
+        generation_id=started.generation_id,
+        workspace_id=str(owner.workspace_id),
+        user_id=str(other.pk),
+        chat_id=started.chat_id,
+    )
+    assert fake_llm.requests == []
+    assert types(chunks_of(started.generation_id))[-2:] == ["error", "<end>"]
