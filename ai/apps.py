@@ -5,6 +5,9 @@ class AiConfig(AppConfig):
     name = "ai"
 
     def ready(self) -> None:
+        from ai import receivers
+
+        receivers.connect()
         from ai.services.usage import workspace_month_totals
         from billing.usage import register_usage_counter
 

@@ -401,6 +401,18 @@ def test_usage_per_month_model_and_member(team: Team) -> None:
     assert team.client("outsider").get(url(team, "ai/usage")).status_code == 404
 
 
+def test_usage_outlives_the_members_account(team: Team) -> None:
+    from accounts.services.account import account_delete
+
+    with db_context(workspace_id=team.workspace.pk, user_id=team.member.pk):
+        usage_record(workspace_id=team.workspace.pk, user_id=team.member.pk, model="m", requests=5)
+    account_delete(user=team.member, request=None)
+    with db_context(workspace_id=team.workspace.pk, user_id=team.owner.pk):
+        row = AiUsage.objects.get(workspace=team.workspace)
+    assert row.user_id is None
+    assert row.requests == 5  # still counted against the workspace's month
+
+
 def test_admin_view_lists_usage_across_workspaces_read_only(team: Team) -> None:
     with db_context(workspace_id=team.workspace.pk, user_id=team.owner.pk):
         usage_record(
