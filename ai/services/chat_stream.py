@@ -83,7 +83,8 @@ def chat_reply_start(
 
     The last message decides: a user message gets a new assistant reply; an assistant message
     (the client's tool results for it) is continued under its own id. A regeneration drops the
-    stored messages after the last one the client kept."""
+    stored messages after the last one the client kept. `message_id` (the SDK's `messageId`)
+    is accepted as sent and not needed: the messages say it all."""
     workspace, user = membership.workspace, membership.user
     last = messages[-1]
     role = last.get("role")
@@ -95,7 +96,6 @@ def chat_reply_start(
     resolved = _resolve_context(workspace_id=workspace.pk, context=context)
 
     chat = chat_writes.chat_for_update(workspace_id=workspace.pk, user_id=user.pk, chat_id=chat_id)
-    new_chat = chat is None
     if (
         chat is not None
         and chat.active_stream_id
@@ -179,7 +179,6 @@ def chat_reply_start(
             "base_parts": base_parts,
             "context": resolved,
             "approve_all_sql": bool(workspace.ai_approve_all_sql),
-            "new_chat": new_chat,
         },
         first_chunks=[protocol.start(str(reply_id))],
     )

@@ -413,6 +413,15 @@ def test_usage_outlives_the_members_account(team: Team) -> None:
     assert row.requests == 5  # still counted against the workspace's month
 
 
+def test_usage_goes_with_its_workspace(team: Team) -> None:
+    from workspaces.services import destroy_workspace
+
+    with db_context(workspace_id=team.workspace.pk, user_id=team.owner.pk):
+        usage_record(workspace_id=team.workspace.pk, user_id=team.member.pk, model="m")
+        destroy_workspace(team.workspace)
+        assert not AiUsage.objects.exists()
+
+
 def test_admin_view_lists_usage_across_workspaces_read_only(team: Team) -> None:
     with db_context(workspace_id=team.workspace.pk, user_id=team.owner.pk):
         usage_record(
