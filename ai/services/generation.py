@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,12 +229,14 @@ class Generation:
             request = self.provider_request()
             state.model = get_provider_chain().model_for(request) or ""
             state.called_provider = True
-            for event in stream_chat(request):
-                self.on_event(event)
-                if self.writer.full:
-                    state.error = TOO_LONG
-                    state.finish_reason = "length"
-                    break
+            # Closing the iterator early (a cut-off answer) hangs up on the provider at once.
+            with closing(stream_chat(request)) as events:  # type: ignore[type-var]  # a generator
+                for event in events:
+                    self.on_event(event)
+                    if self.writer.full:
+                        state.error = TOO_LONG
+                        state.finish_reason = "length"
+                        break
         except ProviderError as error:
             state.error = error.user_message
             state.called_provider = error.code != "not_configured"
