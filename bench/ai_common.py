@@ -125,7 +125,7 @@ def fake_provider(*, count: int, pace: float) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        stop(proc)  # type: ignore[arg-type]
+        stop(proc)
 
 
 def provider_settings(url: str) -> dict[str, Any]:

@@ -198,7 +198,7 @@ def run() -> dict[str, Any]:
         key: (peak.get(key, base[key]) - base[key]) * 1024 / open_at_peak
         for key in ("web", "worker", "redis")
     }
-    result = {
+    result: dict[str, Any] = {
         "streams": STREAMS,
         "tokens_per_stream": TOKENS,
         "pace_ms": PACE * 1000,

@@ -135,7 +135,7 @@ def run() -> dict[str, Any]:
     r_first = [f for f, _ in relayed]
     d_gaps = [g for _, gs in direct for g in gs]
     r_gaps = [g for _, gs in relayed for g in gs]
-    result = {
+    result: dict[str, Any] = {
         "web_settings": WEB_SETTINGS or "config.settings",
         "runs": RUNS,
         "tokens": TOKENS,

@@ -27,7 +27,7 @@ class SharedRedisPool(redis.ConnectionPool):
     _shared: dict[str, "SharedRedisPool"] = {}
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> "SharedRedisPool":  # type: ignore[override]
+    def from_url(cls, url: str, **kwargs: Any) -> "SharedRedisPool":
         pool = cls._shared.get(url)
         if pool is None:
             pool = cls._shared[url] = super().from_url(url, **kwargs)
@@ -35,6 +35,6 @@ class SharedRedisPool(redis.ConnectionPool):
 
 
 CACHES["default"]["OPTIONS"] = {
-    **CACHES["default"]["OPTIONS"],  # type: ignore[dict-item]
+    **CACHES["default"]["OPTIONS"],
     "pool_class": "ai_pooled_settings.SharedRedisPool",
 }
