@@ -24,6 +24,8 @@ _DATA_KEY_DOMAIN = b"dbw.aad.data-key.v1\x00"
 def canonical_id(value: Id, field: str = "id") -> str:
     """The text an id is bound by. Raises TypeError/ValueError on None, bool or empty text: an
     unsaved row has no id yet, and encrypting it against a placeholder would be a silent bug."""
+    if type(value) is uuid.UUID:  # the common case (row and workspace ids), checked first
+        return str(value)
     if isinstance(value, bool):
         raise TypeError(f"{field} must be an int, str or UUID, not bool")
     if isinstance(value, uuid.UUID):
@@ -77,6 +79,34 @@ class Aad:
             self.column,
             canonical_id(self.row_id),
         )
+
+
+class ColumnAad:
+    """The (workspace, table, column) part of an Aad, encoded once: `encode(row_id)` equals
+    `Aad(workspace_id, table, column, row_id).encode()` (the row id is the last field of the
+    canonical encoding), so decrypting a page of one column encodes only the row ids."""
+
+    __slots__ = ("_prefix", "column", "table", "workspace_id", "workspace_key")
+
+    def __init__(self, workspace_id: Id, table: str, column: str) -> None:
+        self.workspace_key = canonical_id(workspace_id, "workspace_id")
+        for name, value in (("table", table), ("column", column)):
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"Aad.{name} must be a non-empty str")
+        self.workspace_id = workspace_id
+        self.table = table
+        self.column = column
+        self._prefix = _VALUE_DOMAIN + frame(self.workspace_key, table, column)
+
+    def encode(self, row_id: Id) -> bytes:
+        raw = canonical_id(row_id, "row_id").encode("utf-8")
+        return self._prefix + len(raw).to_bytes(4, "big") + raw
+
+    def aad(self, row_id: Id) -> Aad:
+        return Aad(self.workspace_id, self.table, self.column, row_id)
+
+    def __repr__(self) -> str:
+        return f"ColumnAad({self.workspace_key!r}, {self.table!r}, {self.column!r})"
 
 
 def data_key_aad(workspace_id: Id, version: int) -> bytes:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 from core.crypto import values
-from core.crypto.aad import Aad, Id, canonical_id, data_key_aad
+from core.crypto.aad import Aad, ColumnAad, Id, canonical_id, data_key_aad
 from core.crypto.errors import DecryptionError
 from core.crypto.primitives import KEY_BYTES
 from core.crypto.providers import MasterKeyProvider, WrappedKey
@@ -110,6 +110,28 @@ class DataKeyset:
             return plaintext.decode("utf-8")
         except UnicodeDecodeError:
             raise DecryptionError("plaintext is not UTF-8 text") from None
+
+    def decrypt_texts(
+        self, column: ColumnAad, items: Iterable[tuple[Id, str | None]]
+    ) -> list[str | None]:
+        """decrypt_text for many values of one column: `(row_id, token)` pairs in, plaintexts
+        (None for a None token) out, in order. The same checks as one by one (each value is
+        bound to its own row id); the column's associated data is encoded once."""
+        if column.workspace_key != self.workspace_id:
+            raise DecryptionError()
+        keys, encode = self._keys, column.encode
+        decrypt, from_text = values.decrypt_bound, values.from_text
+        out: list[str | None] = []
+        for row_id, token in items:
+            if token is None:
+                out.append(None)
+                continue
+            plaintext = decrypt(keys, from_text(token), encode(row_id))
+            try:
+                out.append(plaintext.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise DecryptionError("plaintext is not UTF-8 text") from None
+        return out
 
     def needs_reencryption(self, ciphertext: bytes) -> bool:
         """True when the value was made with a version other than the primary."""

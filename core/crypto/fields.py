@@ -15,11 +15,12 @@ workspace fails to decrypt.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
 
-from core.crypto.aad import Aad
+from core.crypto.aad import Aad, ColumnAad, canonical_id
 
 SUFFIX = "_encrypted"
 
@@ -62,6 +63,47 @@ def unseal(instance: models.Model, field_name: str) -> str | None:
     if token is None:
         return None
     return keyring().decrypt_text(token, aad_for(instance, field_name))
+
+
+def unseal_many(instances: Sequence[models.Model], field_name: str) -> list[str | None]:
+    """unseal() of one field for many rows of one model (a page of a list), in order: the
+    keyset is looked up and the (workspace, table, column) associated data is encoded once per
+    workspace, each value still bound to its own row id and checked as unseal() does."""
+    if not instances:
+        return []
+    model = type(instances[0])
+    table, column = model._meta.label_lower, field_name.removesuffix(SUFFIX)
+    groups: dict[str, list[int]] = {}  # workspace -> indexes (a page is one workspace)
+    for index, instance in enumerate(instances):
+        if type(instance) is not model:
+            raise TypeError("unseal_many takes rows of one model")
+        workspace = canonical_id(instance.workspace_id, "workspace_id")  # type: ignore[attr-defined]
+        groups.setdefault(workspace, []).append(index)
+    if len(groups) == 1:
+        (workspace,) = groups
+        return _unseal_page(instances, field_name, ColumnAad(workspace, table, column))
+    out: list[str | None] = [None] * len(instances)
+    for workspace, indexes in groups.items():
+        rows = [instances[i] for i in indexes]
+        texts = _unseal_page(rows, field_name, ColumnAad(workspace, table, column))
+        for index, text in zip(indexes, texts, strict=True):
+            out[index] = text
+    return out
+
+
+def _unseal_page(
+    instances: Sequence[models.Model], field_name: str, column: ColumnAad
+) -> list[str | None]:
+    from core.crypto.store import keyring
+
+    items = [(row.id, getattr(row, field_name)) for row in instances]  # type: ignore[attr-defined]
+    return keyring().decrypt_texts(column, items)
+
+
+def unseal_json_many(instances: Sequence[models.Model], field_name: str) -> list[Any]:
+    return [
+        None if text is None else json.loads(text) for text in unseal_many(instances, field_name)
+    ]
 
 
 def seal_json(instance: models.Model, field_name: str, value: Any) -> None:

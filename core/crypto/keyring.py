@@ -8,11 +8,11 @@ the result. Values then go through `keyring.encrypt(plaintext, aad)` and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from core.crypto import values
-from core.crypto.aad import Aad, Id, canonical_id
+from core.crypto.aad import Aad, ColumnAad, Id, canonical_id
 from core.crypto.cache import DataKeyCache
 from core.crypto.data_keys import DataKeyset, WrappedKeyset, unwrap_keyset
 from core.crypto.errors import DecryptionError, UnknownKeyError
@@ -62,6 +62,22 @@ class Keyring:
             return plaintext.decode("utf-8")
         except UnicodeDecodeError:
             raise DecryptionError("plaintext is not UTF-8 text") from None
+
+    def decrypt_texts(
+        self, column: ColumnAad, items: Sequence[tuple[Id, str | None]]
+    ) -> list[str | None]:
+        """decrypt_text for a page of one column: `(row_id, token)` pairs of the column's
+        workspace in, plaintexts (None for None) out, in order. One keyset lookup for the page;
+        a value on a DEK version newer than the cached keyset reloads it once, as decrypt does.
+        """
+        keyset = self.keyset(column.workspace_id)
+        try:
+            return keyset.decrypt_texts(column, items)
+        except UnknownKeyError as error:
+            if not isinstance(error.key_id, int) or error.key_id <= max(keyset.versions):
+                raise
+        self.cache.invalidate(column.workspace_id)
+        return self.keyset(column.workspace_id).decrypt_texts(column, items)
 
     def invalidate(self, workspace_id: Id) -> None:
         self.cache.invalidate(workspace_id)

@@ -18,6 +18,7 @@ message it is belt and braces.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 
@@ -34,6 +35,36 @@ TAG_BYTES = 16
 BODY_OVERHEAD = SALT_BYTES + NONCE_BYTES + COMMITMENT_BYTES + TAG_BYTES
 
 
+_BLOCK = 64  # SHA-256 block size: HMAC pads keys of up to 64 bytes with zeros
+_ZEROS = bytes(_BLOCK - KEY_BYTES)
+_IPAD_BYTE, _OPAD_BYTE = 0x36, 0x5C
+# For public keys (the salt): bytes.translate XORs every byte with the pad through a table.
+_IPAD_TABLE = bytes(b ^ _IPAD_BYTE for b in range(256))
+_OPAD_TABLE = bytes(b ^ _OPAD_BYTE for b in range(256))
+# For secret keys (the PRK): one big-integer XOR, no table indexed by secret bytes.
+_IPAD_INT = int.from_bytes(bytes([_IPAD_BYTE]) * KEY_BYTES, "big")
+_OPAD_INT = int.from_bytes(bytes([_OPAD_BYTE]) * KEY_BYTES, "big")
+_IPAD_TAIL = bytes([_IPAD_BYTE]) * (_BLOCK - KEY_BYTES)
+_OPAD_TAIL = bytes([_OPAD_BYTE]) * (_BLOCK - KEY_BYTES)
+_sha256 = hashlib.sha256
+
+
+def _hmac_public_key(key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 (RFC 2104) for a 32-byte key that is not secret (the stored salt)."""
+    padded = key + _ZEROS
+    inner = _sha256(padded.translate(_IPAD_TABLE) + message).digest()
+    return _sha256(padded.translate(_OPAD_TABLE) + inner).digest()
+
+
+def _secret_key_pads(key: bytes) -> tuple[bytes, bytes]:
+    """(key XOR ipad, key XOR opad) padded to a block, for a secret 32-byte HMAC key."""
+    number = int.from_bytes(key, "big")
+    return (
+        (number ^ _IPAD_INT).to_bytes(KEY_BYTES, "big") + _IPAD_TAIL,
+        (number ^ _OPAD_INT).to_bytes(KEY_BYTES, "big") + _OPAD_TAIL,
+    )
+
+
 def derive_message_keys(
     master_key: bytes, salt: bytes, purpose: bytes, header: bytes
 ) -> tuple[bytes, bytes]:
@@ -43,15 +74,22 @@ def derive_message_keys(
 
     Both are HKDF-SHA256 (RFC 5869) outputs of 32 bytes with the same salt and input key and
     different info strings, so they share the extract step: PRK = HMAC(salt, key), then one
-    expand block each, T(1) = HMAC(PRK, info || 0x01). Computed with the C HMAC of the standard
-    library, byte for byte what `HKDF(SHA256(), 32, salt, info).derive(key)` returns (a test
-    pins that), at a fraction of the cost of building two HKDF objects per value.
+    expand block each, T(1) = HMAC(PRK, info || 0x01). HMAC is written out (RFC 2104: two
+    SHA-256 calls over the key XOR a pad) with the C SHA-256 of hashlib, and the two expansions
+    share the PRK's padded keys: byte for byte what `HKDF(SHA256(), 32, salt, info).derive(key)`
+    returns (tests pin it against `cryptography`'s HKDF and `hmac.digest`), at about a third of
+    the cost of three `hmac.digest` calls (OpenSSL 3 sets up an HMAC context per call). The
+    salt is public, so its pads go through a translation table; the PRK's through an integer
+    XOR, so no table is indexed by secret bytes.
     """
-    context = purpose + b"\x00" + header
-    prk = hmac.digest(salt, master_key, "sha256")
-    message_key = hmac.digest(prk, b"dbw.enc\x00" + context + b"\x01", "sha256")
-    commitment = hmac.digest(prk, b"dbw.commit\x00" + context + b"\x01", "sha256")
-    return message_key, commitment
+    if len(salt) != SALT_BYTES or len(master_key) != KEY_BYTES:
+        raise ValueError("keys and salts are 32 bytes")
+    context = purpose + b"\x00" + header + b"\x01"
+    prk = _hmac_public_key(salt, master_key)
+    inner_pad, outer_pad = _secret_key_pads(prk)
+    message_key = _sha256(outer_pad + _sha256(inner_pad + b"dbw.enc\x00" + context).digest())
+    commitment = _sha256(outer_pad + _sha256(inner_pad + b"dbw.commit\x00" + context).digest())
+    return message_key.digest(), commitment.digest()
 
 
 def seal(
