@@ -36,6 +36,7 @@ from sync.records import (
     set_sides,
     wire_value,
 )
+from sync.services.bulk import insert_results, insert_rows
 from sync.services.common import client_writer, run_bound
 from workspaces.entitlements import ensure_within_limit
 from workspaces.models import ConflictPolicy, Role, role_at_least
@@ -140,6 +141,9 @@ class _Push:
     pending_ids: set[int] = field(default_factory=set)
     # results by the row they touched, so a batch insert that finds an id taken can reject them
     touched: dict[tuple[str, uuid.UUID], list[dict[str, Any]]] = field(default_factory=dict)
+    # highest versions written, for the pokes after commit (private: the pusher's own rows)
+    public_noted: int = 0
+    private_noted: int = 0
 
     @property
     def writer(self) -> str:
@@ -174,7 +178,7 @@ class _Push:
             self._prefetch([m for m in mutations if int(m["mutation_id"]) in run_ids])
 
         results: list[dict[str, Any]] = []
-        new_results: list[MutationResult] = []
+        new_results: list[tuple[int, dict[str, Any]]] = []
         expected: int | None = None
         for mutation in mutations:
             mutation_id = int(mutation["mutation_id"])
@@ -190,21 +194,20 @@ class _Push:
                 self.touched.setdefault(row_key, []).append(result)
             results.append(result)
             stored[mutation_id] = result
-            new_results.append(
-                MutationResult(
-                    workspace_id=self.workspace.pk,
-                    user_id=self.user.pk,
-                    client_id=self.client_id,
-                    mutation_id=mutation_id,
-                    result=result,
-                )
-            )
+            new_results.append((mutation_id, result))
             last = mutation_id
 
         self.flush()
-        if new_results:
-            MutationResult.objects.bulk_create(new_results)
         now = timezone.now()
+        # After flush(): a row whose insert was refused has rewritten its mutations' results.
+        insert_results(
+            workspace_id=self.workspace.pk,
+            user_id=self.user.pk,
+            client_id=self.client_id,
+            results=new_results,
+            now=now,
+        )
+        self._publish_notes()
         client.last_mutation_id = last
         client.last_push_at = now
         client.updated_at = now
@@ -268,7 +271,7 @@ class _Push:
         for model, rows in groups.items():
             try:
                 with transaction.atomic():
-                    model._default_manager.bulk_create(rows)
+                    insert_rows(model, rows)
             except IntegrityError:
                 for row in rows:
                     try:
@@ -297,8 +300,19 @@ class _Push:
         return self.clock.next()
 
     def _note(self, adapter: type[EntityAdapter] | None, version: int) -> None:
-        private = adapter is not None and adapter.private
-        note_change(self.workspace.pk, version, private_to=self.user.pk if private else None)
+        """Remember a written version; `_publish_notes` arranges the pokes once per push."""
+        if adapter is not None and adapter.private:
+            self.private_noted = max(self.private_noted, version)
+        else:
+            self.public_noted = max(self.public_noted, version)
+
+    def _publish_notes(self) -> None:
+        # Same pokes as one note_change per row (they aggregate to the highest version per
+        # audience within the transaction), without 1,000 on_commit callbacks.
+        if self.public_noted:
+            note_change(self.workspace.pk, self.public_noted)
+        if self.private_noted:
+            note_change(self.workspace.pk, self.private_noted, private_to=self.user.pk)
 
     # --- one mutation -----------------------------------------------------------------------
 
