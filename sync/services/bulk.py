@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -164,3 +164,21 @@ def insert_results(
             batch = results[start : start + MAX_ROWS]
             document = json.dumps([{"m": m, "r": r} for m, r in batch])
             cursor.execute(sql, [workspace_id, user_id, client_id, now, document])
+
+
+def existing_ids(
+    model: type[SyncedModel], workspace_id: Any, ids: Iterable[uuid.UUID]
+) -> list[uuid.UUID]:
+    """Which of `ids` name a row of `model` in the workspace that this transaction can see
+    (row-level security applies as to any query): one index scan, the ids sent as one
+    array literal instead of a placeholder each."""
+    literal = "{" + ",".join(str(row_id) for row_id in ids) + "}"
+    if literal == "{}":
+        return []
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE workspace_id = %s AND id = ANY(%s::uuid[])",  # noqa: S608 - table from the model
+            [workspace_id, literal],
+        )
+        return [row_id for (row_id,) in cursor.fetchall()]

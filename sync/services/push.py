@@ -14,6 +14,7 @@ One push is one transaction (retried on transient failures, see `run_bound`):
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,9 +37,9 @@ from sync.records import (
     set_sides,
     wire_value,
 )
-from sync.services.bulk import insert_results, insert_rows
+from sync.services.bulk import existing_ids, insert_results, insert_rows
 from sync.services.common import client_writer, run_bound
-from workspaces.entitlements import ensure_within_limit
+from workspaces.entitlements import ensure_within_limit, entitlements_for
 from workspaces.models import ConflictPolicy, Role, role_at_least
 
 # Plan limits counted on create (live rows of the entity in the workspace).
@@ -144,10 +145,21 @@ class _Push:
     # highest versions written, for the pokes after commit (private: the pusher's own rows)
     public_noted: int = 0
     private_noted: int = 0
+    limits: dict[str, int | None] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def writer(self) -> str:
         return client_writer(self.user.pk, self.client_id)
+
+    @functools.cached_property
+    def may_write(self) -> bool:
+        return role_at_least(self.role, Role.MEMBER)
+
+    def plan_limit(self, name: str) -> int | None:
+        """The plan's limit `name` (looked up once per push)."""
+        if name not in self.limits:
+            self.limits[name] = entitlements_for(self.workspace).limit(name)
+        return self.limits[name]
 
     # --- the request ------------------------------------------------------------------------
 
@@ -173,14 +185,22 @@ class _Push:
                 ],
             )
         }
+        # Each mutation's row id, parsed once (None: not a UUID).
+        row_ids = [_uuid(m.get("id")) for m in mutations]
         if run_ids:
             self.clock = VersionClock.reserve(self.workspace.pk, count=len(run_ids), poke=False)
-            self._prefetch([m for m in mutations if int(m["mutation_id"]) in run_ids])
+            self._prefetch(
+                [
+                    (m, row_id)
+                    for m, row_id in zip(mutations, row_ids, strict=True)
+                    if int(m["mutation_id"]) in run_ids
+                ]
+            )
 
         results: list[dict[str, Any]] = []
         new_results: list[tuple[int, dict[str, Any]]] = []
         expected: int | None = None
-        for mutation in mutations:
+        for mutation, row_id in zip(mutations, row_ids, strict=True):
             mutation_id = int(mutation["mutation_id"])
             if mutation_id <= last:
                 results.append(_duplicate(mutation_id, stored.get(mutation_id)))
@@ -188,10 +208,10 @@ class _Push:
             if mutation_id != last + 1:
                 expected = last + 1
                 break
-            result = self._apply(mutation)
-            row_key = _row_key(mutation)
-            if row_key is not None:
-                self.touched.setdefault(row_key, []).append(result)
+            result = self._apply(mutation, row_id)
+            entity = mutation.get("entity")
+            if row_id is not None and isinstance(entity, str):
+                self.touched.setdefault((entity, row_id), []).append(result)
             results.append(result)
             stored[mutation_id] = result
             new_results.append((mutation_id, result))
@@ -233,21 +253,27 @@ class _Push:
             )
         return PushOutcome(results, last, version, expected)
 
-    def _prefetch(self, mutations: Sequence[Mapping[str, Any]]) -> None:
+    def _prefetch(self, mutations: Sequence[tuple[Mapping[str, Any], uuid.UUID | None]]) -> None:
+        """Load the rows the mutations name, one query per entity; ids that exist nowhere (a
+        batch of creates) are found by a cheap id-only query first and never hydrated."""
         wanted: dict[str, set[uuid.UUID]] = {}
-        for mutation in mutations:
+        for mutation, row_id in mutations:
             adapter = adapter_for(str(mutation.get("entity")))
-            row_id = _uuid(mutation.get("id"))
             if adapter is not None and row_id is not None:
                 wanted.setdefault(adapter.entity, set()).add(row_id)
         for entity, ids in wanted.items():
             adapter = adapter_for(entity)
             if adapter is None:
                 continue
-            found = {
-                row.id: row
-                for row in in_workspace(adapter.model, self.workspace.pk).filter(id__in=ids)
-            }
+            present = existing_ids(adapter.model, self.workspace.pk, ids)
+            found = (
+                {
+                    row.id: row
+                    for row in in_workspace(adapter.model, self.workspace.pk).filter(id__in=present)
+                }
+                if present
+                else {}
+            )
             for row_id in ids:
                 self.rows[(entity, row_id)] = found.get(row_id)
 
@@ -316,26 +342,27 @@ class _Push:
 
     # --- one mutation -----------------------------------------------------------------------
 
-    def _apply(self, mutation: Mapping[str, Any]) -> dict[str, Any]:
+    def _apply(self, mutation: Mapping[str, Any], row_id: uuid.UUID | None) -> dict[str, Any]:
         mutation_id = int(mutation["mutation_id"])
-        raw_id = mutation.get("id")
-        base: dict[str, Any] = {"mutation_id": mutation_id, "id": _text_id(raw_id)}
+        base: dict[str, Any] = {
+            "mutation_id": mutation_id,
+            "id": str(row_id) if row_id is not None else None,
+        }
         try:
-            return {**base, **self._mutate(mutation)}
+            return {**base, **self._mutate(mutation, row_id)}
         except Reject as reject:
             error: dict[str, Any] = {"code": reject.code, "message": reject.message}
             if reject.field:
                 error["field"] = reject.field
             return {**base, "status": "rejected", "error": error}
 
-    def _mutate(self, mutation: Mapping[str, Any]) -> dict[str, Any]:
+    def _mutate(self, mutation: Mapping[str, Any], row_id: uuid.UUID | None) -> dict[str, Any]:
         entity = mutation.get("entity")
         adapter = adapter_for(entity) if isinstance(entity, str) else None
         if adapter is None:
             if entity == CONFLICT_ENTITY:
                 raise Reject("forbidden", "Conflict records are written by the server only.")
             raise Reject("unknown_entity", f"Unknown entity: {entity!r}.", "entity")
-        row_id = _uuid(mutation.get("id"))
         if row_id is None:
             raise Reject("invalid", "id must be a UUID.", "id")
         op = mutation.get("op")
@@ -346,7 +373,7 @@ class _Push:
             isinstance(base_version, bool) or not isinstance(base_version, int) or base_version < 0
         ):
             raise Reject("invalid", "base_version must be null or an integer >= 0.", "base_version")
-        if not role_at_least(self.role, Role.MEMBER):
+        if not self.may_write:
             raise Reject("forbidden", "Viewers cannot change the workspace's data.")
         fields = mutation.get("fields") or {}
         if op == "upsert" and not isinstance(fields, dict):
@@ -548,10 +575,14 @@ class _Mutation:
                     .filter(deleted=False)
                     .count()
                 )
-            try:
-                ensure_within_limit(push.workspace, limit, current=push.counts[self.adapter.entity])
-            except ApplicationError as error:
-                raise Reject("plan_limit", error.message) from None
+            allowed = push.plan_limit(limit)
+            if allowed is not None and push.counts[self.adapter.entity] + 1 > allowed:
+                try:  # the same check, for its message
+                    ensure_within_limit(
+                        push.workspace, limit, current=push.counts[self.adapter.entity]
+                    )
+                except ApplicationError as error:
+                    raise Reject("plan_limit", error.message) from None
         row = self.adapter.new_row(
             workspace_id=self.push.workspace.pk, user=self.push.user, row_id=self.row_id
         )
@@ -659,12 +690,6 @@ class _Mutation:
         return copy_id
 
 
-def _row_key(mutation: Mapping[str, Any]) -> tuple[str, uuid.UUID] | None:
-    row_id = _uuid(mutation.get("id"))
-    entity = mutation.get("entity")
-    return (entity, row_id) if row_id is not None and isinstance(entity, str) else None
-
-
 def _consecutive_run(ids: Sequence[int], last: int) -> set[int]:
     """The ids this request will process: last+1, last+2, ... up to the first gap."""
     run: set[int] = set()
@@ -691,8 +716,3 @@ def _uuid(value: Any) -> uuid.UUID | None:
         return uuid.UUID(str(value)) if value is not None else None
     except (ValueError, TypeError, AttributeError):
         return None
-
-
-def _text_id(value: Any) -> str | None:
-    parsed = _uuid(value)
-    return str(parsed) if parsed is not None else None
