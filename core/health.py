@@ -26,6 +26,19 @@ def healthz() -> JsonResponse:
 def check_postgres() -> None:
     timeout_ms = int(settings.READYZ_TIMEOUT_SECONDS * 1000)
     connection = connections["default"]
+    pool = getattr(connection, "pool", None)
+    if pool is not None:
+        # Not through connection.cursor(): that would wait DATABASE_POOL_TIMEOUT for the pool,
+        # and a probe must answer within its own timeout.
+        pool.open()  # idempotent; Django opens it lazily on the first query otherwise
+        raw = pool.getconn(timeout=settings.READYZ_TIMEOUT_SECONDS)
+        try:
+            with raw.transaction():
+                raw.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout_ms)])
+                raw.execute("SELECT 1").fetchone()
+        finally:
+            pool.putconn(raw)
+        return
     try:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL statement_timeout = %s", [timeout_ms])

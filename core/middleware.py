@@ -116,3 +116,41 @@ class ProbeMiddleware:
 
             return health.healthz() if request.path == "/healthz" else health.readyz()
         return self.get_response(request)
+
+
+def _is_pool_timeout(exception: BaseException) -> bool:
+    """True for a request that waited DATABASE_POOL_TIMEOUT for a pooled connection (Django
+    wraps psycopg_pool.PoolTimeout in its own OperationalError)."""
+    from psycopg_pool import PoolTimeout
+
+    seen: BaseException | None = exception
+    for _ in range(4):
+        if seen is None:
+            return False
+        if isinstance(seen, PoolTimeout):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class DatabaseBusyMiddleware:
+    """Every pooled database connection busy for DATABASE_POOL_TIMEOUT seconds is overload, not a
+    bug: the client gets 503 `service_unavailable` with Retry-After instead of a 500."""
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not _is_pool_timeout(exception):
+            return None
+        logger.warning("database pool exhausted: %s %s answered 503", request.method, request.path)
+        return error_response(
+            503,
+            "service_unavailable",
+            "The service is busy. Try again in a moment.",
+            extra={"retry_after": 1},
+            headers={"Retry-After": "1"},
+        )

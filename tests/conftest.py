@@ -33,6 +33,8 @@ def _credentials(url: str) -> dict[str, str]:
 def _switch_default(credentials: dict[str, str]) -> None:
     for alias in connections:
         connections[alias].close()
+        # A pool made for the old credentials or database must not hand out its connections.
+        connections[alias].close_pool()  # type: ignore[attr-defined]
     connections["default"].settings_dict.update(credentials)
 
 
@@ -47,8 +49,8 @@ def django_db_setup(django_test_environment: None, django_db_blocker: Any) -> It
     name = (default.get("TEST") or {}).get("NAME") or f"test_{default['NAME']}"
     with django_db_blocker.unblock():
         dbtemplate.create_test_database(owner_url, name)
-        _switch_default(_credentials(settings.DATABASE_URL))
         default["NAME"] = name
+        _switch_default(_credentials(settings.DATABASE_URL))
     yield
     with django_db_blocker.unblock():
         _switch_default(_credentials(owner_url))

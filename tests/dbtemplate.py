@@ -14,6 +14,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -106,7 +107,18 @@ def _drop_stale_templates(conn: psycopg.Connection, *, keep: str) -> None:
 
 
 def drop_test_database(owner_url: str, name: str) -> None:
+    """Drop the run's database. Servers and workers the run started kept pooled connections as
+    the app role, which the owner may not terminate; they were stopped just before, and their
+    sessions end a moment after their processes do, so wait for that."""
+    deadline = time.monotonic() + 30
     with psycopg.connect(_with_db(owner_url, "postgres"), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+        while True:
+            try:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+                return
+            except psycopg.errors.InsufficientPrivilege:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)

@@ -44,9 +44,11 @@ def postgres_down() -> Iterator[None]:
     connection = connections["default"]
     saved = dict(connection.settings_dict)
     connection.close()
+    connection.close_pool()  # type: ignore[attr-defined]
     connection.settings_dict.update(HOST="127.0.0.1", PORT="1")  # nothing listens on port 1
     yield
     connection.close()
+    connection.close_pool()  # type: ignore[attr-defined]
     connection.settings_dict.clear()
     connection.settings_dict.update(saved)
 

@@ -79,6 +79,9 @@ def test_good_production_settings_load() -> None:
         ({"DJANGO_ENV": "staging"}, "DJANGO_ENV must be one of"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
         ({"PUBLIC_URL": "http://api.example.com"}, "PUBLIC_URL must be a URL with scheme https"),
+        ({"DATABASE_CONN_MAX_AGE": "60"}, "cannot be combined with the pool"),
+        ({"DATABASE_POOL_MIN_SIZE": "30"}, "DATABASE_POOL_MIN_SIZE must not exceed"),
+        ({"DATABASE_POOL_TIMEOUT": "0"}, "DATABASE_POOL_TIMEOUT must be > 0"),
     ],
 )
 def test_bad_environment_fails_loudly(change: dict[str, str | None], message: str) -> None:
@@ -115,3 +118,18 @@ def test_check_deploy_is_clean_under_production_settings() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_pool_is_configured_by_default_and_can_be_switched_off() -> None:
+    show = (
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default']['OPTIONS'].get('pool'))"
+    )
+    pooled = _load(dict(GOOD_PRODUCTION), show)
+    assert pooled.returncode == 0, pooled.stderr
+    assert pooled.stdout.strip() == "{'min_size': 2, 'max_size': 20, 'timeout': 10.0}"
+    plain = _load(
+        {**GOOD_PRODUCTION, "DATABASE_POOL": "false", "DATABASE_CONN_MAX_AGE": "60"}, show
+    )
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.strip() == "None"
