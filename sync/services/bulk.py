@@ -27,7 +27,10 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, models
+from django.db.models import signals
+from django.db.models.base import ModelState
 
+from core.entities import EntityAdapter
 from core.versioning import SyncedModel
 from sync.models import MutationResult
 
@@ -182,3 +185,48 @@ def existing_ids(
             [workspace_id, literal],
         )
         return [row_id for (row_id,) in cursor.fetchall()]
+
+
+@functools.cache
+def _defaults(model: type[models.Model]) -> list[tuple[str, Callable[[], Any]]] | None:
+    """(attname, default producer) of every concrete field, exactly the producers
+    `Field.get_default` calls; None when `Model.__init__` does more than set them (signal
+    receivers, private fields, a foreign key whose default is a model instance)."""
+    meta = model._meta
+    if meta.private_fields:
+        return None
+    out: list[tuple[str, Callable[[], Any]]] = []
+    for field in meta.concrete_fields:
+        if isinstance(field, models.ForeignKey) and field.has_default():
+            return None
+        out.append((field.attname, field._get_default))
+    return out
+
+
+def new_row(
+    adapter: type[EntityAdapter], *, workspace_id: uuid.UUID, user: Any, row_id: uuid.UUID
+) -> SyncedModel:
+    """`adapter.new_row(...)` without `Model.__init__`'s per-field keyword handling: the same
+    attribute values (every field's default, the id, workspace and author), set at once."""
+    model = adapter.model
+    defaults = _defaults(model)
+    if (
+        defaults is None
+        or getattr(adapter.new_row, "__func__", None) is not _BASE_NEW_ROW
+        or signals.pre_init.has_listeners(model)
+        or signals.post_init.has_listeners(model)
+    ):
+        return adapter.new_row(workspace_id=workspace_id, user=user, row_id=row_id)
+    row = model.__new__(model)
+    values = {attname: produce() for attname, produce in defaults if attname != "id"}
+    values["id"] = row_id
+    values["workspace_id"] = workspace_id
+    for attname in ("created_by_id", "author_id"):
+        if attname in values:
+            values[attname] = getattr(user, "pk", None)
+    row.__dict__.update(values)
+    row._state = ModelState()
+    return row
+
+
+_BASE_NEW_ROW = EntityAdapter.new_row.__func__  # type: ignore[attr-defined]

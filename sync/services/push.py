@@ -37,7 +37,7 @@ from sync.records import (
     set_sides,
     wire_value,
 )
-from sync.services.bulk import existing_ids, insert_results, insert_rows
+from sync.services.bulk import existing_ids, insert_results, insert_rows, new_row
 from sync.services.common import client_writer, run_bound
 from workspaces.entitlements import ensure_within_limit, entitlements_for
 from workspaces.models import ConflictPolicy, Role, role_at_least
@@ -583,8 +583,11 @@ class _Mutation:
                     )
                 except ApplicationError as error:
                     raise Reject("plan_limit", error.message) from None
-        row = self.adapter.new_row(
-            workspace_id=self.push.workspace.pk, user=self.push.user, row_id=self.row_id
+        row = new_row(
+            self.adapter,
+            workspace_id=self.push.workspace.pk,
+            user=self.push.user,
+            row_id=self.row_id,
         )
         self.adapter.apply(row, clean)
         version = self._save(row, clean, creating=True)
