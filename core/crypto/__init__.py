@@ -7,7 +7,7 @@
 Pure library: no models. Every ciphertext is committed AES-256-GCM (core.crypto.primitives).
 """
 
-from core.crypto.aad import Aad, Id, canonical_id, data_key_aad
+from core.crypto.aad import Aad, ColumnAad, Id, canonical_id, data_key_aad
 from core.crypto.cache import DataKeyCache
 from core.crypto.data_keys import (
     DataKey,
@@ -41,6 +41,7 @@ from core.crypto.values import (
 __all__ = [
     "OVERHEAD",
     "Aad",
+    "ColumnAad",
     "CryptoError",
     "DataKey",
     "DataKeyCache",
