@@ -3,7 +3,7 @@ answer replays, and conflict records (a synced entity of their own, `conflict` o
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -49,7 +49,14 @@ class SyncClient(models.Model):
 
 
 class MutationResult(models.Model):
-    """The result of one processed mutation, returned again (as `duplicate`) on a replay."""
+    """Stored results of processed mutations, returned again (as `duplicate`) on a replay.
+
+    A push stores the results of the consecutive run of mutations it processed in one row:
+    `mutation_id` is the first, `last_mutation_id` the last, and `result` the list of their
+    results in order. A row with no `last_mutation_id` (written before batches) holds one
+    mutation's result, the object itself. Runs of one client never overlap (each push starts
+    after the client's last processed id), so `mutation_id` stays unique per client.
+    """
 
     id = models.BigAutoField(primary_key=True)
     workspace = models.ForeignKey(
@@ -58,6 +65,7 @@ class MutationResult(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     client_id = models.CharField(max_length=64)
     mutation_id = models.BigIntegerField()
+    last_mutation_id = models.BigIntegerField(null=True, blank=True)
     result = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -71,7 +79,15 @@ class MutationResult(models.Model):
         indexes = [models.Index(fields=("workspace", "created_at"), name="sync_result_age")]
 
     def __str__(self) -> str:
+        if self.last_mutation_id is not None:
+            return f"results of {self.client_id}#{self.mutation_id}-{self.last_mutation_id}"
         return f"result of {self.client_id}#{self.mutation_id}"
+
+    def results(self) -> dict[int, dict[str, Any]]:
+        """The stored result of each mutation this row holds, by mutation id."""
+        if self.last_mutation_id is None:
+            return {self.mutation_id: self.result}
+        return {self.mutation_id + k: result for k, result in enumerate(self.result)}
 
 
 class ConflictStatus(models.TextChoices):

@@ -1,5 +1,4 @@
-"""One-statement INSERTs of a push's new rows and stored results, without the ORM's per-value
-work.
+"""A push's new rows: built and inserted without the ORM's per-value work.
 
 `QuerySet.bulk_create` prepares every value of every row through the field's
 `get_db_prep_save` (about 20 calls per row) and psycopg then quotes each of them; for a push of
@@ -32,7 +31,6 @@ from django.db.models.base import ModelState
 
 from core.entities import EntityAdapter
 from core.versioning import SyncedModel
-from sync.models import MutationResult
 
 # Rows per statement: bounds the size of one JSON document (a push has at most 1,000 rows).
 MAX_ROWS = 1_000
@@ -141,32 +139,6 @@ def insert_rows(model: type[SyncedModel], rows: Sequence[SyncedModel]) -> None:
                 setattr(row, pk_attname, keys[row.id])
                 row._state.adding = False
                 row._state.db = connection.alias
-
-
-_RESULTS_SQL = (
-    "INSERT INTO {table} (workspace_id, user_id, client_id, mutation_id, result, created_at) "
-    "SELECT %s, %s, %s, m, r, %s FROM json_to_recordset(%s) AS t(m bigint, r jsonb)"
-)
-
-
-def insert_results(
-    *,
-    workspace_id: Any,
-    user_id: Any,
-    client_id: str,
-    results: Sequence[tuple[int, dict[str, Any]]],
-    now: datetime,
-) -> None:
-    """Store the results of one push's processed mutations (the exactly-once ledger, one row
-    per mutation as before) in one statement per thousand."""
-    if not results:
-        return
-    sql = _RESULTS_SQL.format(table=connection.ops.quote_name(MutationResult._meta.db_table))
-    with connection.cursor() as cursor:
-        for start in range(0, len(results), MAX_ROWS):
-            batch = results[start : start + MAX_ROWS]
-            document = json.dumps([{"m": m, "r": r} for m, r in batch])
-            cursor.execute(sql, [workspace_id, user_id, client_id, now, document])
 
 
 def existing_ids(

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.entities import EntityAdapter, FieldError, adapter_for
@@ -37,7 +38,7 @@ from sync.records import (
     set_sides,
     wire_value,
 )
-from sync.services.bulk import existing_ids, insert_results, insert_rows, new_row
+from sync.services.bulk import existing_ids, insert_rows, new_row
 from sync.services.common import client_writer, run_bound
 from workspaces.entitlements import ensure_within_limit, entitlements_for
 from workspaces.models import ConflictPolicy, Role, role_at_least
@@ -174,17 +175,9 @@ class _Push:
         self.client = client
         last = client.last_mutation_id
         run_ids = _consecutive_run([int(m["mutation_id"]) for m in mutations], last)
-        stored = {
-            r.mutation_id: r.result
-            for r in MutationResult.objects.filter(
-                workspace_id=self.workspace.pk,
-                user_id=self.user.pk,
-                client_id=self.client_id,
-                mutation_id__in=[
-                    int(m["mutation_id"]) for m in mutations if m["mutation_id"] <= last
-                ],
-            )
-        }
+        stored = self._stored(
+            [int(m["mutation_id"]) for m in mutations if m["mutation_id"] <= last]
+        )
         # Each mutation's row id, parsed once (None: not a UUID).
         row_ids = [_uuid(m.get("id")) for m in mutations]
         if run_ids:
@@ -220,13 +213,7 @@ class _Push:
         self.flush()
         now = timezone.now()
         # After flush(): a row whose insert was refused has rewritten its mutations' results.
-        insert_results(
-            workspace_id=self.workspace.pk,
-            user_id=self.user.pk,
-            client_id=self.client_id,
-            results=new_results,
-            now=now,
-        )
+        self._store(new_results, now)
         self._publish_notes()
         client.last_mutation_id = last
         client.last_push_at = now
@@ -252,6 +239,50 @@ class _Push:
                 or 0
             )
         return PushOutcome(results, last, version, expected)
+
+    def _stored(self, mutation_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The stored results of these (already processed) mutations, by id."""
+        if not mutation_ids:
+            return {}
+        wanted = set(mutation_ids)
+        low, high = min(wanted), max(wanted)
+        rows = MutationResult.objects.filter(
+            Q(last_mutation_id__isnull=True, mutation_id__gte=low) | Q(last_mutation_id__gte=low),
+            workspace_id=self.workspace.pk,
+            user_id=self.user.pk,
+            client_id=self.client_id,
+            mutation_id__lte=high,
+        )
+        found: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            for mutation_id, result in row.results().items():
+                if mutation_id in wanted:
+                    found[mutation_id] = result
+        return found
+
+    def _store(self, results: Sequence[tuple[int, dict[str, Any]]], now: Any) -> None:
+        """The exactly-once ledger: one row per run of consecutive mutation ids (a push
+        processes one run, so one row), holding each mutation's result in order."""
+        runs: list[list[tuple[int, dict[str, Any]]]] = []
+        for mutation_id, result in results:
+            if runs and runs[-1][-1][0] + 1 == mutation_id:
+                runs[-1].append((mutation_id, result))
+            else:
+                runs.append([(mutation_id, result)])
+        MutationResult.objects.bulk_create(
+            [
+                MutationResult(
+                    workspace_id=self.workspace.pk,
+                    user_id=self.user.pk,
+                    client_id=self.client_id,
+                    mutation_id=run[0][0],
+                    last_mutation_id=run[-1][0],
+                    result=[result for _, result in run],
+                    created_at=now,
+                )
+                for run in runs
+            ]
+        )
 
     def _prefetch(self, mutations: Sequence[tuple[Mapping[str, Any], uuid.UUID | None]]) -> None:
         """Load the rows the mutations name, one query per entity; ids that exist nowhere (a
@@ -566,7 +597,9 @@ class _Mutation:
     def _create(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         clean = self._validate(fields, creating=True)
         limit = ENTITY_LIMITS.get(self.adapter.entity)
-        if limit is not None:
+        # An unlimited plan needs no count of the workspace's rows.
+        allowed = self.push.plan_limit(limit) if limit is not None else None
+        if limit is not None and allowed is not None:
             push = self.push
             if self.adapter.entity not in push.counts:
                 push.flush()
@@ -575,8 +608,7 @@ class _Mutation:
                     .filter(deleted=False)
                     .count()
                 )
-            allowed = push.plan_limit(limit)
-            if allowed is not None and push.counts[self.adapter.entity] + 1 > allowed:
+            if push.counts[self.adapter.entity] + 1 > allowed:
                 try:  # the same check, for its message
                     ensure_within_limit(
                         push.workspace, limit, current=push.counts[self.adapter.entity]
@@ -592,7 +624,7 @@ class _Mutation:
         self.adapter.apply(row, clean)
         version = self._save(row, clean, creating=True)
         self.push.rows[(self.adapter.entity, self.row_id)] = row
-        if limit is not None:
+        if allowed is not None:
             self.push.counts[self.adapter.entity] += 1
         return {"status": "applied", "version": version}
 
