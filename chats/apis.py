@@ -125,5 +125,5 @@ class ChatMessageListApi(WorkspaceScopedApi):
         )
         paginator = _paginator(ordering)
         page = paginator.paginate_queryset(selectors.chat_messages(chat=chat), request, view=self)
-        data = ChatMessageOutput([selectors.message_data(m) for m in page or []], many=True).data
+        data = ChatMessageOutput(selectors.message_data_many(page or []), many=True).data
         return paginator.get_paginated_response(data)

@@ -4,6 +4,7 @@ author as well as the workspace (row-level security is the second lock)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -56,12 +57,22 @@ def chat_with_messages(row: Chat) -> dict[str, Any]:
     """The chat and its latest INLINE_MESSAGES messages, oldest first."""
     latest = list(chat_messages(chat=row).order_by("-created_at", "-row_id")[: INLINE_MESSAGES + 1])
     truncated = len(latest) > INLINE_MESSAGES
-    messages = [message_data(m) for m in reversed(latest[:INLINE_MESSAGES])]
+    messages = message_data_many(reversed(latest[:INLINE_MESSAGES]))
     return {**chat_data(row), "messages": messages, "messages_truncated": truncated}
 
 
 def message_data(row: ChatMessage) -> dict[str, Any]:
-    data = ChatMessageEntity.serialize(row)
+    return _with_usage(row, ChatMessageEntity.serialize(row))
+
+
+def message_data_many(rows: Iterable[ChatMessage]) -> list[dict[str, Any]]:
+    """message_data of each row of a page (parts and metadata decrypted as a batch)."""
+    rows = list(rows)
+    page = ChatMessageEntity.serialize_many(rows)
+    return [_with_usage(row, data) for row, data in zip(rows, page, strict=True)]
+
+
+def _with_usage(row: ChatMessage, data: dict[str, Any]) -> dict[str, Any]:
     data.update(
         model=row.model,
         input_tokens=row.input_tokens,

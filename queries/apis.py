@@ -86,7 +86,7 @@ class SavedQueryListCreateApi(WorkspaceScopedApi):
         )
         paginator = _paginator(ordering)
         page = paginator.paginate_queryset(queryset, request, view=self) or []
-        data = SavedQueryOutput([selectors.saved_query_data(r) for r in page], many=True).data
+        data = SavedQueryOutput(selectors.saved_query_data_many(page), many=True).data
         return paginator.get_paginated_response(data)
 
     @extend_schema(
@@ -194,7 +194,7 @@ class HistoryListApi(WorkspaceScopedApi):
         )
         paginator = _paginator(ordering)
         page = paginator.paginate_queryset(queryset, request, view=self) or []
-        data = HistoryOutput([selectors.history_data(r) for r in page], many=True).data
+        data = HistoryOutput(selectors.history_data_many(page), many=True).data
         return paginator.get_paginated_response(data)
 
     @extend_schema(

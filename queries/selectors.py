@@ -4,6 +4,7 @@ filters on the author as well as the workspace (row-level security is the second
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -66,6 +67,15 @@ def saved_query_data(row: SavedQuery) -> dict[str, Any]:
     return data
 
 
+def saved_query_data_many(rows: Iterable[SavedQuery]) -> list[dict[str, Any]]:
+    """saved_query_data of each row of a page (the SQL decrypted as a batch)."""
+    rows = list(rows)
+    page = SavedQueryEntity.serialize_many(rows)
+    for row, data in zip(rows, page, strict=True):
+        data["created_by"] = str(row.created_by_id) if row.created_by_id else None
+    return page
+
+
 def folder_list(*, workspace_id: uuid.UUID) -> list[dict[str, Any]]:
     """Every folder in use, with how many live saved queries each holds directly."""
     from django.db.models import Count
@@ -117,3 +127,8 @@ def history_get(*, workspace_id: uuid.UUID, user: Any, history_id: uuid.UUID) ->
 
 def history_data(row: QueryHistory) -> dict[str, Any]:
     return QueryHistoryEntity.serialize(row)
+
+
+def history_data_many(rows: Iterable[QueryHistory]) -> list[dict[str, Any]]:
+    """history_data of each row of a page (SQL and errors decrypted as a batch)."""
+    return QueryHistoryEntity.serialize_many(rows)

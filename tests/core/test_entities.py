@@ -95,3 +95,62 @@ def test_validation_names_the_field(
     with pytest.raises(FieldError) as info:
         adapter.validate(fields, creating=True)
     assert (info.value.code, info.value.field) == (code, field)
+
+
+def test_serialize_many_equals_serialize_row_by_row(ws: Any) -> None:
+    """List endpoints serialize a page with serialize_many (batch decryption): it must give
+    serialize()'s wire form for every entity, secrets withheld alike."""
+    from core.entity_writes import entity_create
+
+    user = ws.owner
+    created: dict[str, list[Any]] = {}
+    samples: dict[str, list[dict[str, Any]]] = {
+        "connection": [
+            {"name": "prod", "engine": "postgres", "password": "s3cret ✓"},
+            {"name": "dev", "engine": "mysql", "port": 3306},
+        ],
+        "saved_query": [
+            {"name": "a", "sql": "select 1", "tags": ["x"]},
+            {"name": "b", "description": "no sql"},
+            {"name": "c", "sql": "select 'ü'", "favorite": True},
+        ],
+        "query_history": [
+            {"sql": "select 1", "success": True},
+            {"sql": "select nope", "success": False, "error": "column ✗ does not exist"},
+        ],
+        "chat": [{"title": "t"}],
+    }
+    with db_context(workspace_id=ws.pk, user_id=user.pk):
+        for entity, rows in samples.items():
+            adapter = entities.adapter_for(entity)
+            assert adapter is not None
+            created[entity] = [
+                entity_create(adapter, workspace_id=ws.pk, user=user, fields=f, writer="test")
+                for f in rows
+            ]
+        chat_id = str(created["chat"][0].id)
+        message = entities.adapter_for("chat_message")
+        assert message is not None
+        created["chat_message"] = [
+            entity_create(
+                message,
+                workspace_id=ws.pk,
+                user=user,
+                fields={"chat_id": chat_id, "role": role, "parts": parts, "metadata": meta},
+                writer="test",
+            )
+            for role, parts, meta in (
+                ("user", [{"type": "text", "text": "hi ✓"}], None),
+                ("assistant", [{"type": "text", "text": "hello"}], {"k": [1, 2]}),
+            )
+        ]
+        for entity, rows in created.items():
+            adapter = entities.adapter_for(entity)
+            assert adapter is not None
+            fresh = list(adapter.model.objects.filter(pk__in=[r.pk for r in rows]).order_by("pk"))
+            assert len(fresh) == len(rows)
+            for secrets in (True, False):
+                expected = [adapter.serialize(r, include_secrets=secrets) for r in fresh]
+                assert adapter.serialize_many(fresh, include_secrets=secrets) == expected
+            assert adapter.serialize_many([]) == []
+    assert created["connection"][0].password_encrypted is not None
