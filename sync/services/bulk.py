@@ -121,6 +121,7 @@ def insert_rows(model: type[SyncedModel], rows: Sequence[SyncedModel]) -> None:
     sql, columns = plan
     pk_attname = model._meta.pk.attname  # type: ignore[union-attr]  # every model has a pk
     dumps = json.dumps
+    alias = connection.alias
     with connection.cursor() as cursor:
         for start in range(0, len(rows), MAX_ROWS):
             batch = rows[start : start + MAX_ROWS]
@@ -138,7 +139,7 @@ def insert_rows(model: type[SyncedModel], rows: Sequence[SyncedModel]) -> None:
             for row in batch:
                 setattr(row, pk_attname, keys[row.id])
                 row._state.adding = False
-                row._state.db = connection.alias
+                row._state.db = alias
 
 
 def existing_ids(
@@ -160,19 +161,29 @@ def existing_ids(
 
 
 @functools.cache
-def _defaults(model: type[models.Model]) -> list[tuple[str, Callable[[], Any]]] | None:
-    """(attname, default producer) of every concrete field, exactly the producers
-    `Field.get_default` calls; None when `Model.__init__` does more than set them (signal
-    receivers, private fields, a foreign key whose default is a model instance)."""
+def _defaults(
+    model: type[models.Model],
+) -> tuple[dict[str, Any], list[tuple[str, Callable[[], Any]]]] | None:
+    """What `Model.__init__` sets on a new instance, split into values that are the same for
+    every instance (no default: None or "", or a non-callable default, which Django also
+    shares between instances) and producers to call each time (callable defaults), the id's
+    excepted. None when `Model.__init__` does more than set them (private fields, a foreign
+    key whose default could be a model instance)."""
     meta = model._meta
     if meta.private_fields:
         return None
-    out: list[tuple[str, Callable[[], Any]]] = []
+    constants: dict[str, Any] = {}
+    producers: list[tuple[str, Callable[[], Any]]] = []
     for field in meta.concrete_fields:
         if isinstance(field, models.ForeignKey) and field.has_default():
             return None
-        out.append((field.attname, field._get_default))
-    return out
+        if field.attname == "id":
+            continue
+        if field.has_default() and callable(field.default):
+            producers.append((field.attname, field.default))
+        else:
+            constants[field.attname] = field.get_default()
+    return constants, producers
 
 
 def new_row(
@@ -189,14 +200,17 @@ def new_row(
         or signals.post_init.has_listeners(model)
     ):
         return adapter.new_row(workspace_id=workspace_id, user=user, row_id=row_id)
+    constants, producers = defaults
     row = model.__new__(model)
-    values = {attname: produce() for attname, produce in defaults if attname != "id"}
+    values = row.__dict__
+    values.update(constants)
+    for attname, produce in producers:
+        values[attname] = produce()
     values["id"] = row_id
     values["workspace_id"] = workspace_id
     for attname in ("created_by_id", "author_id"):
         if attname in values:
             values[attname] = getattr(user, "pk", None)
-    row.__dict__.update(values)
     row._state = ModelState()
     return row
 
