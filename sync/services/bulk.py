@@ -2,18 +2,18 @@
 
 `QuerySet.bulk_create` prepares every value of every row through the field's
 `get_db_prep_save` (about 20 calls per row) and psycopg then quotes each of them; for a push of
-1,000 creates that was a third of the request. Here the rows travel as one JSON document,
-`INSERT INTO t (...) SELECT ... FROM json_populate_recordset(NULL::t, %s)`: PostgreSQL turns
-each value into its column's type with the type's own input function, exactly as it would
-parse a literal. It goes through the Django connection's cursor, so the transaction,
-row-level security context and triggers are the same (`core_sync_guard` still checks every
-row's version). (COPY would be cheaper still, but PostgreSQL refuses COPY FROM into tables
-with row-level security.)
+1,000 creates that was a third of the request. Here each column travels as one array literal,
+`INSERT INTO t (...) SELECT * FROM unnest(%s::uuid[], %s::text[], ...)`: one parameter per
+column instead of one per value, and PostgreSQL reads each element with the type's own input
+function, as it would a literal. It goes through the Django connection's cursor, so the
+transaction, row-level security context and triggers are the same (`core_sync_guard` still
+checks every row's version). (COPY would be cheaper still, but PostgreSQL refuses COPY FROM
+into tables with row-level security.)
 
-Only column types with an exact JSON form are sent this way (UUIDs and aware datetimes as
-their text, JSON columns as JSON; a JSON null is SQL NULL, as Django stores None); a model with
-any other column type, or with a column computed on save (auto_now), goes through
-`bulk_create`.
+Only plain column types are sent this way (text, integers, booleans, UUIDs, datetimes, JSON
+without a custom encoder; a value of an unexpected Python type goes through Django's own
+preparation first); a model with any other column type, or a column computed on save
+(auto_now), goes through `bulk_create`.
 """
 
 from __future__ import annotations
@@ -32,78 +32,142 @@ from django.db.models.base import ModelState
 from core.entities import EntityAdapter
 from core.versioning import SyncedModel
 
-# Rows per statement: bounds the size of one JSON document (a push has at most 1,000 rows).
+# Rows per statement (a push has at most 1,000 rows).
 MAX_ROWS = 1_000
 
-# Column types whose Python value json.dumps writes in a form the column's input function
-# reads back unchanged: strings, numbers, booleans and None.
-_AS_IS = frozenset(
+Element = Callable[[Any], str]
+
+
+def _quoted(text: str) -> str:
+    """An array element holding `text` exactly: double-quoted, backslash and quote escaped."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _text_element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    return _quoted(value if isinstance(value, str) else str(value))
+
+
+def _uuid_element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, uuid.UUID):
+        return str(value)  # hex digits and dashes: nothing to quote
+    return _quoted(str(value))
+
+
+def _json_element(value: Any) -> str:
+    # Django stores None in a JSON column as SQL NULL (not JSON null).
+    return "NULL" if value is None else _quoted(json.dumps(value))
+
+
+def _prepared(field: models.Field[Any, Any], then: Element) -> Element:
+    """For values not of the column's usual Python type: Django's preparation first."""
+
+    def element(value: Any) -> str:
+        return then(field.get_db_prep_save(value, connection))
+
+    return element
+
+
+def _int_element(field: models.Field[Any, Any]) -> Element:
+    prepared = _prepared(field, lambda value: "NULL" if value is None else str(int(value)))
+
+    def element(value: Any) -> str:
+        if value is None:
+            return "NULL"
+        if type(value) is int:
+            return str(value)
+        return prepared(value)
+
+    return element
+
+
+def _bool_element(field: models.Field[Any, Any]) -> Element:
+    prepared = _prepared(field, lambda value: "NULL" if value is None else ("t" if value else "f"))
+
+    def element(value: Any) -> str:
+        if value is True:
+            return "t"
+        if value is False:
+            return "f"
+        if value is None:
+            return "NULL"
+        return prepared(value)
+
+    return element
+
+
+def _datetime_element(field: models.Field[Any, Any]) -> Element:
+    prepared = _prepared(field, lambda value: "NULL" if value is None else value.isoformat())
+
+    def element(value: Any) -> str:
+        if value is None:
+            return "NULL"
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.isoformat()  # digits, -, :, +, . and T: nothing to quote
+        return prepared(value)  # what Django would send (made aware)
+
+    return element
+
+
+_INTEGERS = frozenset(
     {
         "BigIntegerField",
-        "BooleanField",
-        "CharField",
         "IntegerField",
         "PositiveBigIntegerField",
         "PositiveIntegerField",
         "PositiveSmallIntegerField",
         "SmallIntegerField",
-        "TextField",
     }
 )
 
-Convert = Callable[[Any], Any] | None
 
-
-def _uuid_text(value: Any) -> Any:
-    return None if value is None else str(value)
-
-
-def _converter(field: models.Field[Any, Any]) -> Convert | bool:
-    """None: the value goes as it is; a function: its JSON form; False: not supported."""
+def _column(field: models.Field[Any, Any]) -> tuple[str, Element] | None:
+    """(array type, element encoder) of a column; None when not supported here. Arrays are
+    of the base type (text, bigint): the INSERT's assignment to the column checks lengths and
+    ranges as for any INSERT (an explicit cast to varchar(n) would truncate instead)."""
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        return False
+        return None
     target = field.target_field if isinstance(field, models.ForeignKey) else field
     kind = target.get_internal_type()
-    if kind in _AS_IS:
-        return None
+    if kind in ("CharField", "TextField"):
+        return "text[]", _text_element
+    if kind in _INTEGERS:
+        return "bigint[]", _int_element(field)
+    if kind == "BooleanField":
+        return "boolean[]", _bool_element(field)
     if kind == "UUIDField":
-        return _uuid_text
+        return "uuid[]", _uuid_element
     if kind == "DateTimeField":
-        return functools.partial(_datetime_text, field)
+        return "timestamptz[]", _datetime_element(field)
     if isinstance(target, models.JSONField) and target.encoder is None:
-        return None
-    return False
-
-
-def _datetime_text(field: models.Field[Any, Any], value: Any) -> Any:
-    if value is None:
-        return None
-    if not (isinstance(value, datetime) and value.tzinfo is not None):
-        value = field.get_db_prep_save(value, connection)  # what Django would send (aware)
-    return value.isoformat()
+        return "jsonb[]", _json_element
+    return None
 
 
 @functools.cache
-def _plan(model: type[models.Model]) -> tuple[str, list[tuple[str, str, Convert]]] | None:
-    """(INSERT statement, [(column, attname, converter)]) for every concrete column but the
-    auto-incremented surrogate key; None when a column cannot be sent as JSON."""
+def _plan(model: type[models.Model]) -> tuple[str, list[tuple[str, Element]]] | None:
+    """(INSERT statement, [(attname, element encoder)]) for every concrete column but the
+    auto-incremented surrogate key; None when a column is not supported here."""
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not isinstance(f, models.AutoField)]
-    columns: list[tuple[str, str, Convert]] = []
+    columns: list[tuple[str, Element]] = []
+    casts: list[str] = []
     for field in fields:
-        convert = _converter(field)
-        if convert is False:
+        column = _column(field)
+        if column is None:
             return None
-        columns.append((field.column, field.attname, convert or None))
+        casts.append(f"%s::{column[0]}")
+        columns.append((field.attname, column[1]))
     quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    names = ", ".join(quote(column) for column, _, _ in columns)
     pk = meta.pk
     if pk is None:
         return None
     sql = (
-        f"INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608 - names from the model
-        f"FROM json_populate_recordset(NULL::{table}, %s) RETURNING {quote(pk.column)}, id"
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 - names from the model
+        f"SELECT * FROM unnest({', '.join(casts)}) RETURNING {quote(pk.column)}, id"
     )
     return sql, columns
 
@@ -120,20 +184,16 @@ def insert_rows(model: type[SyncedModel], rows: Sequence[SyncedModel]) -> None:
         return
     sql, columns = plan
     pk_attname = model._meta.pk.attname  # type: ignore[union-attr]  # every model has a pk
-    dumps = json.dumps
     alias = connection.alias
     with connection.cursor() as cursor:
         for start in range(0, len(rows), MAX_ROWS):
             batch = rows[start : start + MAX_ROWS]
-            documents = []
-            for row in batch:
-                values = row.__dict__
-                document = {}
-                for column, attname, convert in columns:
-                    value = values[attname]
-                    document[column] = value if convert is None else convert(value)
-                documents.append(document)
-            cursor.execute(sql, [dumps(documents)])
+            states = [row.__dict__ for row in batch]
+            arrays = [
+                "{" + ",".join([element(state[attname]) for state in states]) + "}"
+                for attname, element in columns
+            ]
+            cursor.execute(sql, arrays)
             # Matched by the client id (unique per workspace), not by the order of RETURNING.
             keys: dict[uuid.UUID, Any] = {row_id: pk for pk, row_id in cursor.fetchall()}
             for row in batch:
