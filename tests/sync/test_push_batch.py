@@ -380,3 +380,59 @@ def test_created_rows_carry_server_times(team: Team, alice: Device) -> None:
         row = SavedQuery.objects.get(workspace_id=team.workspace.pk, id=sq)
     assert before <= row.created_at <= row.updated_at <= timezone.now()
     assert row.created_by_id == team.owner.pk
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NULL",
+        "null",
+        "",
+        " spaced ",
+        "{a,b}",
+        'say "hi"',
+        "back\\slash\\",
+        '\\"',
+        "é ✓ 𝄞",
+        "a\nb\tc",
+    ],
+)
+def test_array_literals_keep_every_text_exactly(team: Team, alice: Device, text: str) -> None:
+    sq = new_id()
+    fields = {"name": text or "x", "description": text, "folder": text, "tags": [text or "t", ","]}
+    assert _statuses(alice.push(alice.mutation("saved_query", sq, {**fields, "sql": text}))) == [
+        ("applied", None)
+    ]
+    with db_context(workspace_id=team.workspace.pk, user_id=team.owner.pk):
+        row = SavedQuery.objects.get(workspace_id=team.workspace.pk, id=sq)
+    assert (row.name, row.description, row.folder, row.tags) == (
+        text or "x",
+        text,
+        text,
+        [text or "t", ","],
+    )
+    assert adapter_for("saved_query").read(row, "sql") == text  # type: ignore[union-attr]
+
+
+def test_unexpected_python_types_are_prepared_as_django_would() -> None:
+    from connections.models import Connection as Model
+
+    fields = {f.attname: f for f in Model._meta.concrete_fields}
+    plan = bulk._plan(Model)
+    assert plan is not None
+    encoders = dict(plan[1])
+    assert encoders["port"](True) == "1"
+    assert encoders["port"](5432) == "5432"
+    assert encoders["read_only"]("False") == "f"
+    assert encoders["read_only"](1) == "t"
+    assert encoders["read_only"](None) == "NULL"
+    assert encoders["name"](12) == '"12"'
+    assert encoders["name"](None) == "NULL"
+    assert encoders["id"]("0b6c6a54-54f1-4a53-9a53-4f6f0e8f6a11") == (
+        '"0b6c6a54-54f1-4a53-9a53-4f6f0e8f6a11"'
+    )
+    assert encoders["options"]({"a": 'x"y'}) == '"{\\"a\\": \\"x\\\\\\"y\\"}"'
+    assert encoders["options"](None) == "NULL"
+    assert fields["created_at"].get_internal_type() == "DateTimeField"
+    when = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert encoders["created_at"](when) == "2026-01-02T03:04:05.000006+00:00"
