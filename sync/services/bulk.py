@@ -172,6 +172,23 @@ def _plan(model: type[models.Model]) -> tuple[str, list[tuple[str, Element]]] | 
     return sql, columns
 
 
+def _array(element: Element, values: list[Any]) -> str:
+    """The array literal of one column. Rows often share a value (the workspace, the author,
+    None, False): a value that is the same object as the previous one reuses its encoding."""
+    parts: list[str] = []
+    append = parts.append
+    last: Any = _NOTHING
+    text = ""
+    for value in values:
+        if value is not last:
+            last, text = value, element(value)
+        append(text)
+    return "{" + ",".join(parts) + "}"
+
+
+_NOTHING = object()
+
+
 def insert_rows(model: type[SyncedModel], rows: Sequence[SyncedModel]) -> None:
     """INSERT `rows` (new instances of one synced model, distinct `id`s) and mark them saved,
     with their surrogate primary keys set, as `bulk_create` does. Raises IntegrityError like
@@ -190,7 +207,7 @@ def insert_rows(model: type[SyncedModel], rows: Sequence[SyncedModel]) -> None:
             batch = rows[start : start + MAX_ROWS]
             states = [row.__dict__ for row in batch]
             arrays = [
-                "{" + ",".join([element(state[attname]) for state in states]) + "}"
+                _array(element, [state[attname] for state in states])
                 for attname, element in columns
             ]
             cursor.execute(sql, arrays)
