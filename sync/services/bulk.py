@@ -155,19 +155,21 @@ def _plan(model: type[models.Model]) -> tuple[str, list[tuple[str, Element]]] | 
     fields = [f for f in meta.concrete_fields if not isinstance(f, models.AutoField)]
     columns: list[tuple[str, Element]] = []
     casts: list[str] = []
+    names: list[str] = []
     for field in fields:
         column = _column(field)
-        if column is None:
+        if column is None or field.column is None:
             return None
         casts.append(f"%s::{column[0]}")
+        names.append(connection.ops.quote_name(field.column))
         columns.append((field.attname, column[1]))
-    quote = connection.ops.quote_name
     pk = meta.pk
-    if pk is None:
+    if pk is None or pk.column is None:
         return None
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 - names from the model
-        f"SELECT * FROM unnest({', '.join(casts)}) RETURNING {quote(pk.column)}, id"
+        f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({', '.join(names)}) "  # noqa: S608 - names from the model
+        f"SELECT * FROM unnest({', '.join(casts)}) "
+        f"RETURNING {connection.ops.quote_name(pk.column)}, id"
     )
     return sql, columns
 
@@ -200,7 +202,7 @@ def insert_rows(model: type[SyncedModel], rows: Sequence[SyncedModel]) -> None:
         model._default_manager.bulk_create(rows)
         return
     sql, columns = plan
-    pk_attname = model._meta.pk.attname  # type: ignore[union-attr]  # every model has a pk
+    pk_attname = model._meta.pk.attname if model._meta.pk is not None else "pk"
     alias = connection.alias
     with connection.cursor() as cursor:
         for start in range(0, len(rows), MAX_ROWS):
