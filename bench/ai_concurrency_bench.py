@@ -94,6 +94,7 @@ async def one(
                 state.error = f"HTTP {response.status_code}: {(await response.aread())[:200]!r}"
                 return state
             types: list[str] = []
+            errors: list[str] = []
             async for line in response.aiter_lines():
                 if not line.startswith("data: "):
                     continue
@@ -102,6 +103,8 @@ async def one(
                     break
                 chunk = json.loads(line[6:])
                 types.append(chunk["type"])
+                if chunk["type"] == "error":
+                    errors.append(str(chunk.get("errorText")))
                 if chunk["type"] == "start":
                     state.opened = True
                     if not released:
@@ -114,7 +117,7 @@ async def one(
             if not state.done:
                 state.error = "no [DONE]"
             elif types[0] != "start" or types[-1] != "finish":
-                state.error = f"chunks {types[:2]} … {types[-2:]}"
+                state.error = f"chunks {types[:2]} … {types[-2:]} {errors}"
             elif "".join(state.deltas) != EXPECTED:
                 state.error = f"text differs ({len(state.deltas)} deltas)"
     except Exception as error:

@@ -215,14 +215,15 @@ REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "dbw:")
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's Redis cache, but clear() removes only KEY_PREFIX's keys (core/cache.py).
+        "BACKEND": "core.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX + "cache",
         "OPTIONS": {
             "socket_connect_timeout": 2,
             "socket_timeout": 5,
-            # One pool per process instead of one per request thread (core/redis_pool.py).
-            "pool_class": "core.redis_pool.SharedConnectionPool",
+            # One pool per process instead of one per request thread (core/cache.py).
+            "pool_class": "core.cache.SharedConnectionPool",
         },
     }
 }

@@ -123,7 +123,7 @@ def test_cache_objects_of_one_process_share_one_redis_pool() -> None:
     instead of each opening its own Redis connection."""
     from django.core.cache import caches
 
-    from core.redis_pool import SharedConnectionPool
+    from core.cache import SharedConnectionPool
 
     seen: list[tuple[Any, Any]] = []
 
@@ -140,3 +140,26 @@ def test_cache_objects_of_one_process_share_one_redis_pool() -> None:
     assert cache_a is not cache_b
     assert pool_a is pool_b
     assert isinstance(pool_a, SharedConnectionPool)
+
+
+def test_clearing_the_cache_leaves_every_other_key_in_redis_alone(settings: Any) -> None:
+    """Django's RedisCache.clear() is FLUSHDB: it would wipe the Celery queues, the AI streams
+    and whatever else shares the Redis. Ours deletes its own prefix only."""
+    import redis as redis_lib
+    from django.core.cache import cache
+
+    client = redis_lib.Redis.from_url(settings.REDIS_URL)
+    outside = f"{settings.REDIS_KEY_PREFIX}not-the-cache:{uuid.uuid4()}"
+    client.set(outside, "stays", ex=60)
+    for n in range(1500):  # more than one UNLINK batch
+        cache.set(f"k{n}", n, 60)
+    cache.set("other-version", 1, 60, version=7)
+    try:
+        cache.clear()
+        assert cache.get("k0") is None
+        assert cache.get("k1499") is None
+        assert cache.get("other-version", version=7) is None
+        assert client.get(outside) == b"stays"
+    finally:
+        client.delete(outside)
+        client.close()

@@ -1,4 +1,8 @@
-"""One Redis connection pool per process for Django's cache.
+"""Django's Redis cache, fitted to a Redis that other deployments, test runs and Celery share.
+
+- `RedisCache.clear()` deletes this cache's keys (its KEY_PREFIX) only. Django's own flushes the
+  whole Redis database: the Celery queues, the AI streams and every other user's keys with it.
+- One Redis connection pool per process (below).
 
 Django keeps a cache object per thread (per request context under ASGI), and its Redis backend
 builds a connection pool per cache object: every ASGI request would open, and leave to the
@@ -13,6 +17,7 @@ import threading
 from typing import Any
 
 import redis
+from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 
 
 class SharedConnectionPool(redis.ConnectionPool):
@@ -27,3 +32,18 @@ class SharedConnectionPool(redis.ConnectionPool):
             if pool is None:
                 pool = cls._shared[key] = super().from_url(url, **kwargs)
             return pool
+
+
+class RedisCache(DjangoRedisCache):
+    def clear(self) -> None:
+        if not self.key_prefix:
+            raise RuntimeError("refusing to clear a Redis cache without KEY_PREFIX")
+        client = self._cache.get_client(None, write=True)
+        batch: list[bytes] = []
+        for key in client.scan_iter(match=f"{self.key_prefix}:*", count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                client.unlink(*batch)
+                batch.clear()
+        if batch:
+            client.unlink(*batch)
