@@ -141,6 +141,10 @@ class _Push:
     # every read of the database in the loop flushes them first.
     pending: list[SyncedModel] = field(default_factory=list)
     pending_ids: set[int] = field(default_factory=set)
+    # (adapter, new row, encrypted fields) still to encrypt: see seal_deferred()
+    deferred: list[tuple[type[EntityAdapter], SyncedModel, dict[str, Any]]] = field(
+        default_factory=list
+    )
     # results by the row they touched, so a batch insert that finds an id taken can reject them
     touched: dict[tuple[str, uuid.UUID], list[dict[str, Any]]] = field(default_factory=dict)
     # highest versions written, for the pokes after commit (private: the pusher's own rows)
@@ -308,6 +312,20 @@ class _Push:
             for row_id in ids:
                 self.rows[(entity, row_id)] = found.get(row_id)
 
+    def defer_seal(
+        self, adapter: type[EntityAdapter], row: SyncedModel, fields: dict[str, Any]
+    ) -> None:
+        """Encrypt `fields` of a new row later, all new rows in one pass (see seal_deferred)."""
+        self.deferred.append((adapter, row, fields))
+
+    def seal_deferred(self) -> None:
+        """Set the encrypted fields of new rows. Creates encrypt in one pass before the insert
+        (or before any mutation reads a row this push holds): the same calls as one by one,
+        at about half the cost per value, since the cipher code stays hot between them."""
+        deferred, self.deferred = self.deferred, []
+        for adapter, row, fields in deferred:
+            adapter.apply(row, fields)
+
     def insert(self, row: SyncedModel) -> None:
         self.pending.append(row)
         self.pending_ids.add(id(row))
@@ -319,6 +337,7 @@ class _Push:
         """Insert the pending new rows. The unique (workspace, id) index may refuse one whose
         id another member's private row holds (invisible under row-level security): then the
         batch is retried row by row and the mutations on that id are rejected."""
+        self.seal_deferred()
         if not self.pending:
             return
         groups: dict[type[SyncedModel], list[SyncedModel]] = {}
@@ -422,6 +441,8 @@ class _Push:
                 in_workspace(adapter.model, self.workspace.pk).filter(id=row_id).first()
             )
         row = self.rows[key]
+        if row is not None and self.deferred:
+            self.seal_deferred()  # the row may be read from here on
         context = _Mutation(self, adapter, row_id, base_version, mutation)
         result = context.delete(row) if op == "delete" else context.upsert(row, fields)
         if stripped:
@@ -621,7 +642,14 @@ class _Mutation:
             user=self.push.user,
             row_id=self.row_id,
         )
-        self.adapter.apply(row, clean)
+        encrypted = self.adapter.encrypted
+        if encrypted:
+            self.adapter.apply(row, {k: v for k, v in clean.items() if k not in encrypted})
+            secret = {k: v for k, v in clean.items() if k in encrypted}
+            if secret:
+                self.push.defer_seal(self.adapter, row, secret)
+        else:
+            self.adapter.apply(row, clean)
         version = self._save(row, clean, creating=True)
         self.push.rows[(self.adapter.entity, self.row_id)] = row
         if allowed is not None:

@@ -436,3 +436,28 @@ def test_unexpected_python_types_are_prepared_as_django_would() -> None:
     assert fields["created_at"].get_internal_type() == "DateTimeField"
     when = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
     assert encoders["created_at"](when) == "2026-01-02T03:04:05.000006+00:00"
+
+
+def test_a_row_created_earlier_in_the_push_is_read_with_its_encrypted_fields(
+    team: Team, alice: Device
+) -> None:
+    # Creates encrypt in one pass before the insert; a later mutation on the same row must
+    # still read what the create wrote: the same value is no change (no new version).
+    sq, conn = new_id(), new_id()
+    out = alice.push(
+        alice.mutation("saved_query", sq, {"name": "a", "sql": "select 1"}),
+        alice.mutation("connection", conn, {"name": "c", "engine": "postgres", "password": "pw"}),
+        alice.mutation("saved_query", sq, {"sql": "select 1"}),
+        alice.mutation("connection", conn, {"password": "pw", "ssh_passphrase": None}),
+        alice.mutation("saved_query", sq, {"sql": "select 2"}),
+    )
+    versions = [r["version"] for r in out["results"]]
+    assert _statuses(out) == [("applied", None)] * 5
+    assert versions[2] == versions[0]  # unchanged sql: nothing written
+    assert versions[3] == versions[1]
+    assert versions[4] > versions[1]
+    with db_context(workspace_id=team.workspace.pk, user_id=team.owner.pk):
+        row = SavedQuery.objects.get(workspace_id=team.workspace.pk, id=sq)
+        stored = Connection.objects.get(workspace_id=team.workspace.pk, id=conn)
+    assert adapter_for("saved_query").read(row, "sql") == "select 2"  # type: ignore[union-attr]
+    assert adapter_for("connection").read(stored, "password") == "pw"  # type: ignore[union-attr]
