@@ -105,7 +105,7 @@ def _datetime_element(field: models.Field[Any, Any]) -> Element:
     def element(value: Any) -> str:
         if value is None:
             return "NULL"
-        if isinstance(value, datetime) and value.tzinfo is not None:
+        if isinstance(value, datetime) and value.utcoffset() is not None:  # aware
             return value.isoformat()  # digits, -, :, +, . and T: nothing to quote
         return prepared(value)  # what Django would send (made aware)
 
