@@ -461,3 +461,20 @@ def test_a_row_created_earlier_in_the_push_is_read_with_its_encrypted_fields(
         stored = Connection.objects.get(workspace_id=team.workspace.pk, id=conn)
     assert adapter_for("saved_query").read(row, "sql") == "select 2"  # type: ignore[union-attr]
     assert adapter_for("connection").read(stored, "password") == "pw"  # type: ignore[union-attr]
+
+
+def test_a_push_cut_by_a_gap_stores_what_it_processed(team: Team, alice: Device) -> None:
+    m1 = alice.mutation("saved_query", new_id(), {"name": "one"})
+    m2 = alice.mutation("saved_query", new_id(), {"name": ""})
+    alice.mutation("saved_query", new_id(), {"name": "lost"})  # 3 never sent
+    m4 = alice.mutation("saved_query", new_id(), {"name": "four"})
+    cut = alice.push(m1, m2, m4, expect=409)
+    assert [r["status"] for r in cut["error"]["results"]] == ["applied", "rejected"]
+    with db_context(workspace_id=team.workspace.pk, user_id=team.owner.pk):
+        rows = list(MutationResult.objects.filter(client_id=alice.client_id))
+    assert [(r.mutation_id, r.last_mutation_id) for r in rows] == [(1, 2)]
+    again = alice.push(m1, m2)
+    assert [(r["status"], r["original_status"]) for r in again["results"]] == [
+        ("duplicate", "applied"),
+        ("duplicate", "rejected"),
+    ]
