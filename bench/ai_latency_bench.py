@@ -44,12 +44,12 @@ from ai_common import (
 )
 
 RUNS = int(os.environ.get("AI_BENCH_RUNS", "50"))
-# 1: the web process runs with bench/ai_pooled_settings.py (PostgreSQL and Redis cache pools).
-POOLED = os.environ.get("AI_BENCH_POOLED") == "1"
+# 1: the services run without the PostgreSQL connection pool (DATABASE_POOL=false), as before
+# it was the default: each ASGI request then opens its own connection.
+UNPOOLED = os.environ.get("AI_BENCH_UNPOOLED") == "1"
 PACE = float(os.environ.get("AI_BENCH_PACE", "0.005"))
 TOKENS = 200
 WARMUP = 5
-WEB_SETTINGS = "ai_pooled_settings" if POOLED else None
 # Between two runs: the chat's title task (each run is a new chat's first exchange) and other
 # background work settle, as they would between a person's messages.
 SETTLE = 0.2
@@ -113,7 +113,10 @@ def run() -> dict[str, Any]:
     user, workspace = bench_account()
     with (
         fake_provider(count=TOKENS, pace=PACE) as provider_url,
-        services(service_env(provider_url), threads=8, web_settings=WEB_SETTINGS) as (url, _, _),
+        services(
+            service_env(provider_url, **({"DATABASE_POOL": "false"} if UNPOOLED else {})),
+            threads=8,
+        ) as (url, _, _),
         override_settings(**provider_settings(provider_url)),
         httpx.Client(timeout=60) as client,
     ):
@@ -136,7 +139,7 @@ def run() -> dict[str, Any]:
     d_gaps = [g for _, gs in direct for g in gs]
     r_gaps = [g for _, gs in relayed for g in gs]
     result: dict[str, Any] = {
-        "web_settings": WEB_SETTINGS or "config.settings",
+        "database_pool": not UNPOOLED,
         "runs": RUNS,
         "tokens": TOKENS,
         "pace_ms": PACE * 1000,
@@ -168,7 +171,7 @@ def run() -> dict[str, Any]:
     }
     table(
         f"AI relay latency: {RUNS} runs each way, {TOKENS} tokens paced at {PACE * 1000:g} ms"
-        + (" (web with PostgreSQL and Redis cache pools)" if POOLED else ""),
+        + (" (no database pool)" if UNPOOLED else ""),
         ["", "direct p50", "direct p99", "relayed p50", "relayed p99", "added p50", "added p99"],
         [
             [
@@ -201,7 +204,7 @@ def run() -> dict[str, Any]:
         ],
     )
     print(json.dumps(result), flush=True)
-    save("ai_latency_pooled" if POOLED else "ai_latency", result)
+    save("ai_latency_unpooled" if UNPOOLED else "ai_latency", result)
     return result
 
 

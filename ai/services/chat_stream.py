@@ -134,9 +134,16 @@ def chat_reply_start(
             base_parts = client_parts
         reply_id = last_id
 
+    generation_id = streams.new_generation_id()
+    # The worker's task is published when this transaction commits. Registered before the
+    # writes below, it is the first of the commit hooks: the worker starts before the sync poke
+    # to the member's other devices goes out, not after it.
+    from ai.tasks import enqueue_ai_task, generate_reply
+
+    enqueue_ai_task(generate_reply, generation_id, str(workspace.pk), str(user.pk), str(chat_id))
+
     # One reservation for every row this request writes: the chat (created, or pointed at the
     # new generation), the tombstones of a regeneration, the user's message.
-    generation_id = streams.new_generation_id()
     clock = chat_writes.reserve(
         workspace.pk, 1 + len(dropped) + int(store_user_message), author_id=user.pk
     )
@@ -183,10 +190,6 @@ def chat_reply_start(
         first_chunks=[protocol.start(str(reply_id))],
     )
     usage.track_generation(user_id=user.pk, generation_id=generation_id)
-
-    from ai.tasks import enqueue_ai_task, generate_reply
-
-    enqueue_ai_task(generate_reply, generation_id, str(workspace.pk), str(user.pk), str(chat.id))
     return ReplyStarted(generation_id, str(reply_id), str(chat.id))
 
 
