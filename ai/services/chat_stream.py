@@ -115,7 +115,9 @@ def chat_reply_start(
     base_parts: list[dict[str, Any]] = []
     store_user_message = False
     if role == MessageRole.USER:
-        store_user_message = not chat_writes.user_message_stored(
+        # A new chat holds no message yet: its insert alone refuses an id taken elsewhere
+        # (409 already_exists, as user_message_stored would), one query fewer per new chat.
+        store_user_message = chat is None or not chat_writes.user_message_stored(
             workspace_id=workspace.pk, user_id=user.pk, chat_id=chat_id, message_id=last_id
         )
         reply_id = uuid.uuid4()

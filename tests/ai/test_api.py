@@ -506,3 +506,36 @@ def test_someone_elses_chat_is_not_found(team: Team) -> None:
         "message": "Chat not found.",
         "request_id": response.json()["error"]["request_id"],
     }
+
+
+@pytest.mark.parametrize("taken_by", ["member", "owner"])
+def test_a_message_id_taken_elsewhere_is_a_conflict_and_writes_nothing(
+    team: Team, taken_by: str
+) -> None:
+    """The member's own message in another chat, or (invisible to them) a teammate's: the new
+    chat's first message cannot take its id, and the request leaves nothing behind."""
+    from ai.services import chat_writes
+    from chats.models import Chat, ChatMessage
+
+    owner = team.user(taken_by)
+    first_chat, second_chat = uuid.uuid4(), uuid.uuid4()
+    message = user_message("hi")
+    with db_context(workspace_id=team.workspace.pk, user_id=owner.pk):
+        chat_writes.chat_create(
+            workspace_id=team.workspace.pk, user=owner, chat_id=first_chat, connection_id=None
+        )
+        chat_writes.user_message_create(
+            workspace_id=team.workspace.pk,
+            user=owner,
+            chat_id=first_chat,
+            message_id=uuid.UUID(message["id"]),
+            parts=message["parts"],
+            metadata=None,
+        )
+    response = send(team, "member", second_chat, {"messages": [message]})
+    assert response.status_code == 409, response.content
+    assert response.json()["error"]["code"] == "already_exists"
+    with db_context(workspace_id=team.workspace.pk, user_id=owner.pk):
+        assert not Chat.objects.filter(workspace_id=team.workspace.pk, id=second_chat).exists()
+        stored = ChatMessage.objects.get(workspace_id=team.workspace.pk, id=message["id"])
+        assert stored.chat_id == first_chat
