@@ -263,10 +263,16 @@ def check(devices: list[SimDevice], *, owners: dict[str, Any], policy: str) -> C
     """Guarantees 1-5 after every device pushed and pulled to the end. Returns the statuses."""
     statuses: Counter[str] = Counter()
     server: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+    owners = dict(owners)
     for dev in devices:
         key = str(dev.user.pk)
         if key not in server:
             server[key] = fresh_state(dev)
+            # A keep_both copy of a private row is a new row of the member who pushed: its
+            # conflict record (private to that member too) names it.
+            for (entity, _), record in server[key].items():
+                if entity == "conflict" and record["copy_id"] and record["entity"] in PRIVATE:
+                    owners.setdefault(record["copy_id"], dev.user.pk)
         # 1 and 4: a device that pulled to the end holds exactly the server's state (and its
         # incremental pulls missed nothing the fresh snapshot has).
         assert dev.local == server[key], f"{dev.name} diverged from the server"
