@@ -22,7 +22,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from core.entities import EntityAdapter, FieldError, adapter_for
@@ -250,13 +249,19 @@ class _Push:
             return {}
         wanted = set(mutation_ids)
         low, high = min(wanted), max(wanted)
-        rows = MutationResult.objects.filter(
-            Q(last_mutation_id__isnull=True, mutation_id__gte=low) | Q(last_mutation_id__gte=low),
-            workspace_id=self.workspace.pk,
-            user_id=self.user.pk,
-            client_id=self.client_id,
-            mutation_id__lte=high,
+        mine = MutationResult.objects.filter(
+            workspace_id=self.workspace.pk, user_id=self.user.pk, client_id=self.client_id
         )
+        # A row holds a run of ids starting at its mutation_id, and runs never overlap: the
+        # row that may hold `low` is the last one starting at or before it (one index probe),
+        # so the scan below covers only the rows that can hold a wanted id.
+        start = (
+            mine.filter(mutation_id__lte=low)
+            .order_by("-mutation_id")
+            .values_list("mutation_id", flat=True)
+            .first()
+        )
+        rows = mine.filter(mutation_id__gte=low if start is None else start, mutation_id__lte=high)
         found: dict[int, dict[str, Any]] = {}
         for row in rows:
             for mutation_id, result in row.results().items():

@@ -478,3 +478,17 @@ def test_a_push_cut_by_a_gap_stores_what_it_processed(team: Team, alice: Device)
         ("duplicate", "applied"),
         ("duplicate", "rejected"),
     ]
+
+
+def test_replays_find_their_results_among_many_pushes(team: Team, alice: Device) -> None:
+    pushes = [
+        [alice.mutation("saved_query", new_id(), {"name": f"p{p}m{k}"}) for k in range(2)]
+        for p in range(5)
+    ]
+    outs = [alice.push(*mutations) for mutations in pushes]
+    replay = alice.push(pushes[1][1], pushes[1][0], pushes[4][0], pushes[2][1])
+    expected = [outs[1]["results"][1], outs[1]["results"][0], outs[4]["results"][0]]
+    expected.append(outs[2]["results"][1])
+    assert [r["mutation_id"] for r in replay["results"]] == [4, 3, 9, 6]
+    for got, original in zip(replay["results"], expected, strict=True):
+        assert got == {**original, "status": "duplicate", "original_status": "applied"}
