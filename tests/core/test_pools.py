@@ -1,5 +1,6 @@
-"""The process-wide psycopg pool (DATABASE_POOL): tenant settings never travel with a pooled
-connection, and a request that cannot get a connection in time is told to retry (503)."""
+"""Process-wide pools. PostgreSQL (DATABASE_POOL): tenant settings never travel with a pooled
+connection, and a request that cannot get a connection in time is told to retry (503). Redis
+(the cache): one pool per process, and clearing the cache touches no other key."""
 
 from __future__ import annotations
 
