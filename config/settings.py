@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "chats",
     "sync",
     "ai",
+    "portability",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("billing.urls")),
     path("", include("sync.urls")),
     path("", include("ai.urls")),
+    path("", include("portability.urls")),
 ]
 
 urlpatterns = [
