@@ -14,6 +14,7 @@ class ChatEntity(e.EntityAdapter):
     references = {"connection_id": "connection"}
     private = True
     writers = "author"
+    cascade_deletes = {"chat_message": "chat_id"}
 
 
 class ChatMessageEntity(e.EntityAdapter):

@@ -41,6 +41,38 @@ def chat_get(*, workspace_id: uuid.UUID, user: Any, chat_id: uuid.UUID) -> Chat:
     return row
 
 
+def chat_live(*, workspace_id: Any, user_id: Any, chat_id: uuid.UUID) -> Chat | None:
+    """The member's chat unless it is deleted or not theirs (None: the caller's 404)."""
+    chat = Chat.objects.filter(workspace_id=workspace_id, id=chat_id, author_id=user_id).first()
+    return None if chat is None or chat.deleted else chat
+
+
+def chat_first_messages(
+    *, workspace_id: Any, user_id: Any, chat_id: uuid.UUID, count: int
+) -> list[ChatMessage]:
+    """The chat's first `count` live messages, oldest first (a title is made from them)."""
+    return list(
+        ChatMessage.objects.filter(
+            workspace_id=workspace_id, author_id=user_id, chat_id=chat_id, deleted=False
+        ).order_by("created_at", "row_id")[:count]
+    )
+
+
+def message_parts(message: ChatMessage) -> list[dict[str, Any]]:
+    """A message's parts, decrypted (a list; anything else stored reads as none)."""
+    parts = ChatMessageEntity.read(message, "parts")
+    return parts if isinstance(parts, list) else []
+
+
+def message_text(message: ChatMessage) -> str:
+    """The text parts of a message, one per line."""
+    return "\n".join(
+        str(part.get("text") or "")
+        for part in message_parts(message)
+        if isinstance(part, dict) and part.get("type") == "text"
+    ).strip()
+
+
 def chat_messages(*, chat: Chat) -> QuerySet[ChatMessage]:
     return ChatMessage.objects.filter(
         workspace_id=chat.workspace_id, author_id=chat.author_id, chat_id=chat.id, deleted=False

@@ -39,6 +39,17 @@ def connection_get(*, workspace_id: uuid.UUID, connection_id: uuid.UUID) -> Conn
     return row
 
 
+def connection_engine(*, workspace_id: Any, connection_id: Any) -> str | None:
+    """The engine of a live connection of the workspace (one column read), None when there is
+    no such connection: the assistant's SQL dialect."""
+    engine: str | None = (
+        Connection.objects.filter(workspace_id=workspace_id, id=connection_id, deleted=False)
+        .values_list("engine", flat=True)
+        .first()
+    )
+    return engine
+
+
 def connection_metadata(row: Connection) -> dict[str, Any]:
     """Everything a viewer may see: the wire form without secrets, plus which secrets are set
     (a column check, nothing is decrypted)."""

@@ -197,6 +197,9 @@ class EntityAdapter:
     references: ClassVar[Mapping[str, str]] = {}
     # Who may write: "member" (member and up) or "author" (private rows, their author).
     writers: ClassVar[str] = "member"
+    # Rows that die with this one: child entity -> its field naming this row. Deleting a row,
+    # by any door (REST, sync, imports), tombstones its live children (a chat's messages).
+    cascade_deletes: ClassVar[Mapping[str, str]] = {}
 
     @classmethod
     def fields(cls) -> tuple[str, ...]:

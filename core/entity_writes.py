@@ -1,5 +1,9 @@
-"""Writes of synced rows through their entity adapter and the version clock, for the data apps'
-services (REST, imports, assistant messages). Sync keeps its own loop over the same adapters.
+"""The shared entity-write path: writes of synced rows through their entity adapter and the
+version clock. Each data app's `services.py` (the one writer module of its entities, called by
+REST, the assistant and imports) is built on these functions; sync push, the merge engine,
+applies the same adapters and uses the same pieces (`new_row`/`insert_rows` of
+`core.entity_bulk`, `tombstone_cascades`), so an entity's rules hold whichever door a change
+comes in by.
 
     clock = VersionClock.reserve(workspace_id, count=1)
     row = entity_create(ConnectionEntity, workspace_id=ws, user=user, fields={...},
@@ -14,7 +18,7 @@ the clock, so `core_sync_guard` accepts the write.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +27,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.entities import EntityAdapter, FieldError, adapter_for
+from core.entity_bulk import insert_rows, new_row
 from core.exceptions import ApplicationError, Conflict, NotFound
 from core.versioning import SyncedModel, VersionClock
 
@@ -138,13 +143,21 @@ def entity_create(
     created_at: datetime | None = None,
     extra: Mapping[str, Any] | None = None,
     validated: bool = False,
+    references_checked: bool = False,
+    taken: ApplicationError | None = None,
+    savepoint: bool = True,
 ) -> SyncedModel:
     """Insert a new row. `row_id` is the client's choice (a UUID) or a fresh one; an id already
-    used in the workspace is a 409 `already_exists`. `extra` sets server-side model attributes
-    that are not wire fields (a message's model and token counts)."""
+    used in the workspace is `taken` (default: 409 `already_exists`). `extra` sets server-side
+    model attributes that are not wire fields (a message's model and token counts).
+
+    `validated` / `references_checked`: the caller did that already (no second query).
+    `savepoint=False` saves the savepoint's two round trips on a hot path: after a taken id the
+    caller's transaction is marked for rollback, which is what the API does with any error."""
     clean = dict(fields) if validated else validate(adapter, fields, creating=True)
-    check_references(adapter, workspace_id, clean)
-    row = adapter.new_row(workspace_id=workspace_id, user=user, row_id=row_id or uuid.uuid4())
+    if not references_checked:
+        check_references(adapter, workspace_id, clean)
+    row = new_row(adapter, workspace_id=workspace_id, user=user, row_id=row_id or uuid.uuid4())
     adapter.apply(row, clean)
     for name, value in (extra or {}).items():
         setattr(row, name, value)
@@ -152,14 +165,32 @@ def entity_create(
         row.created_at = created_at
     clock = clock or VersionClock.reserve(workspace_id, private_to=private_to(adapter, row))
     row.touch_fields(clean, version=clock.next(), writer=writer)
+    if taken is None:
+        taken = Conflict(
+            "A record with this id already exists in this workspace.", code="already_exists"
+        )
     try:
-        with transaction.atomic():
+        if savepoint:
+            with transaction.atomic():
+                row.save(force_insert=True)
+        else:
             row.save(force_insert=True)
     except IntegrityError:
-        raise Conflict(
-            "A record with this id already exists in this workspace.", code="already_exists"
-        ) from None
+        if not savepoint:
+            transaction.set_rollback(True)
+        raise taken from None
     return row
+
+
+def entity_insert_many(rows: Sequence[SyncedModel]) -> None:
+    """Insert new rows built by the caller (adapter applied, versions touched), one statement
+    per model and batch (`core.entity_bulk.insert_rows`): imports. An id already taken raises
+    IntegrityError; the caller's transaction decides what survives."""
+    by_model: dict[type[SyncedModel], list[SyncedModel]] = {}
+    for row in rows:
+        by_model.setdefault(type(row), []).append(row)
+    for model, group in by_model.items():
+        insert_rows(model, group)
 
 
 def entity_update(
@@ -225,7 +256,26 @@ def entity_tombstone(
     )
     row.touch_fields(cleared, version=clock.next(), writer=writer)
     row.save()
+    tombstone_cascades(adapter, row, writer=writer)
     return row
+
+
+def tombstone_cascades(adapter: type[EntityAdapter], row: SyncedModel, *, writer: str) -> int:
+    """Tombstone the live rows that die with `row` (`adapter.cascade_deletes`: a chat's
+    messages), by whichever door the row was deleted. Returns how many."""
+    total = 0
+    for entity, field in adapter.cascade_deletes.items():
+        child = adapter_for(entity)
+        if child is None:  # pragma: no cover - registry misconfiguration
+            raise RuntimeError(f"unknown cascaded entity {entity!r}")
+        children = _manager(child).filter(
+            workspace_id=row.workspace_id,  # type: ignore[attr-defined]
+            **{field: row.id},
+        )
+        if child.private and adapter.private:
+            children = children.filter(author_id=getattr(row, "author_id", None))
+        total += entity_tombstone_many(child, children, writer=writer)
+    return total
 
 
 def entity_tombstone_many(

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ai import conversation, protocol, streams
 from ai.guardrails import resolve_dialect
-from ai.services import chat_writes, usage
-from chats.models import Chat, MessageRole
+from ai.services import usage
+from chats import selectors as chat_selectors
+from chats import services as chat_services
+from connections.selectors import connection_engine
 from core.exceptions import ApplicationError, Conflict, NotFound
 from workspaces.models import Membership
 
+if TYPE_CHECKING:
+    from chats.models import Chat
+
+# The AI SDK's UI message roles (the same words as a stored message's role).
+USER, ASSISTANT = "user", "assistant"
 SUBMIT = "submit-message"
 REGENERATE = "regenerate-message"
 
@@ -46,16 +53,10 @@ def _resolve_context(*, workspace_id: Any, context: dict[str, Any]) -> dict[str,
     connection_id = context.get("connection_id")
     engine = ""
     if connection_id:
-        from connections.models import Connection
-
-        connection = (
-            Connection.objects.filter(workspace_id=workspace_id, id=connection_id, deleted=False)
-            .only("engine")
-            .first()
-        )
-        if connection is None:
+        found = connection_engine(workspace_id=workspace_id, connection_id=connection_id)
+        if found is None:
             raise _invalid("context.connection_id", "No connection with this id.")
-        engine = connection.engine
+        engine = found
     dialect = context.get("dialect") or engine or "postgres"
     if resolve_dialect(dialect) is None:
         raise _invalid(
@@ -88,14 +89,16 @@ def chat_reply_start(
     workspace, user = membership.workspace, membership.user
     last = messages[-1]
     role = last.get("role")
-    if role not in (MessageRole.USER, MessageRole.ASSISTANT):
+    if role not in (USER, ASSISTANT):
         raise _invalid("messages", "The last message must be the user's or the assistant's.")
     last_id = _message_uuid(last)
 
     usage.ai_request_admit(workspace=workspace, user=user, generation=True)
     resolved = _resolve_context(workspace_id=workspace.pk, context=context)
 
-    chat = chat_writes.chat_for_update(workspace_id=workspace.pk, user_id=user.pk, chat_id=chat_id)
+    chat = chat_services.chat_for_update(
+        workspace_id=workspace.pk, user_id=user.pk, chat_id=chat_id
+    )
     if (
         chat is not None
         and chat.active_stream_id
@@ -108,29 +111,29 @@ def chat_reply_start(
     dropped = []
     if trigger == REGENERATE and chat is not None:
         kept = {str(m.get("id")) for m in messages}
-        dropped = chat_writes.messages_after_regenerate(
+        dropped = chat_services.messages_after_regenerate(
             workspace_id=workspace.pk, user_id=user.pk, chat_id=chat.id, kept_ids=kept
         )
 
     base_parts: list[dict[str, Any]] = []
     store_user_message = False
-    if role == MessageRole.USER:
+    if role == USER:
         # A new chat holds no message yet: its insert alone refuses an id taken elsewhere
         # (409 already_exists, as user_message_stored would), one query fewer per new chat.
-        store_user_message = chat is None or not chat_writes.user_message_stored(
+        store_user_message = chat is None or not chat_services.user_message_stored(
             workspace_id=workspace.pk, user_id=user.pk, chat_id=chat_id, message_id=last_id
         )
         reply_id = uuid.uuid4()
     else:
         client_parts = [p for p in last.get("parts") or [] if isinstance(p, dict)]
-        stored = chat_writes.message_get(
+        stored = chat_services.message_for_update(
             workspace_id=workspace.pk, user_id=user.pk, message_id=last_id
         )
-        if stored is not None and (stored.chat_id != chat_id or stored.role != "assistant"):
+        if stored is not None and (stored.chat_id != chat_id or stored.role != ASSISTANT):
             raise NotFound("Message not found.")
         if stored is not None and not stored.deleted:
             base_parts = conversation.merge_tool_results(
-                chat_writes.stored_parts(stored), client_parts
+                chat_selectors.message_parts(stored), client_parts
             )
         else:
             base_parts = client_parts
@@ -146,12 +149,12 @@ def chat_reply_start(
 
     # One reservation for every row this request writes: the chat (created, or pointed at the
     # new generation), the tombstones of a regeneration, the user's message.
-    clock = chat_writes.reserve(
+    clock = chat_services.reserve(
         workspace.pk, 1 + len(dropped) + int(store_user_message), author_id=user.pk
     )
     if chat is None:
         connection_id = resolved["connection_id"]
-        chat = chat_writes.chat_create(
+        chat = chat_services.chat_start(
             workspace_id=workspace.pk,
             user=user,
             chat_id=chat_id,
@@ -160,10 +163,10 @@ def chat_reply_start(
             clock=clock,
         )
     else:
-        chat_writes.chat_set_active_stream(chat, generation_id, clock=clock)
-    chat_writes.messages_tombstone(dropped, clock=clock)
+        chat_services.chat_set_active_stream(chat, generation_id, clock=clock)
+    chat_services.messages_tombstone(dropped, clock=clock)
     if store_user_message:
-        chat_writes.user_message_create(
+        chat_services.user_message_create(
             workspace_id=workspace.pk,
             user=user,
             chat_id=chat.id,
@@ -196,10 +199,10 @@ def chat_reply_start(
 
 
 def _own_chat(membership: Membership, chat_id: uuid.UUID) -> Chat:
-    chat = Chat.objects.filter(
-        workspace_id=membership.workspace_id, id=chat_id, author_id=membership.user_id
-    ).first()
-    if chat is None or chat.deleted:
+    chat = chat_selectors.chat_live(
+        workspace_id=membership.workspace_id, user_id=membership.user_id, chat_id=chat_id
+    )
+    if chat is None:
         raise NotFound("Chat not found.")
     return chat
 

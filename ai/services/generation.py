@@ -35,8 +35,9 @@ from ai.providers import (
     get_provider_chain,
 )
 from ai.schema import select_schema
-from ai.services import approvals, chat_writes, usage
+from ai.services import approvals, usage
 from ai.services.worker_db import worker_db
+from chats import services as chat_services
 
 logger = logging.getLogger("ai.generation")
 
@@ -298,7 +299,7 @@ class Generation:
         try:
             with worker_db(workspace_id=self.workspace_id, user_id=self.user_id):
                 if self.builder.has_new_content() or self.request.get("base_parts"):
-                    chat_writes.assistant_message_save(
+                    chat_services.assistant_message_save(
                         workspace_id=self.workspace_id,
                         user_id=self.user_id,
                         chat_id=self.chat_id,
@@ -318,7 +319,7 @@ class Generation:
                         input_tokens=state.input_tokens,
                         output_tokens=state.output_tokens,
                     )
-                chat = chat_writes.chat_clear_active_stream(
+                chat = chat_services.chat_clear_active_stream(
                     workspace_id=self.workspace_id,
                     user_id=self.user_id,
                     chat_id=self.chat_id,

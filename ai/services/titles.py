@@ -8,10 +8,10 @@ from typing import Any
 
 from ai import prompts
 from ai.providers import ChatRequest, Message, ProviderError, complete
-from ai.services import chat_writes, usage
+from ai.services import usage
 from ai.services.worker_db import worker_db
-from chats.entity import ChatMessageEntity
-from chats.models import ChatMessage, MessageRole
+from chats import selectors as chat_selectors
+from chats import services as chat_services
 from core.exceptions import NotFound
 
 logger = logging.getLogger("ai.titles")
@@ -28,15 +28,6 @@ def fallback_title(text: str, limit: int = 60) -> str:
     return cut.rstrip(",.;:-") + "…"
 
 
-def _message_text(message: ChatMessage) -> str:
-    parts = ChatMessageEntity.read(message, "parts") or []
-    return "\n".join(
-        str(part.get("text") or "")
-        for part in parts
-        if isinstance(part, dict) and part.get("type") == "text"
-    ).strip()
-
-
 def chat_title_write(*, workspace_id: Any, user_id: Any, chat_id: uuid.UUID) -> str | None:
     """Title the chat from its first exchange, unless it has a title by now. The model writes
     it (task "sql": the cheap model); when providers fail, the first user message, cut short."""
@@ -48,21 +39,19 @@ def chat_title_write(*, workspace_id: Any, user_id: Any, chat_id: uuid.UUID) -> 
 
 def _chat_title_write(*, workspace_id: Any, user_id: Any, chat_id: uuid.UUID) -> str | None:
     with worker_db(workspace_id=workspace_id, user_id=user_id):
-        chat = chat_writes.chat_for_update(
+        chat = chat_services.chat_for_update(
             workspace_id=workspace_id, user_id=user_id, chat_id=chat_id
         )
         if chat is None or chat.title:
             return None
-        messages = list(
-            ChatMessage.objects.filter(
-                workspace_id=workspace_id, author_id=user_id, chat_id=chat_id, deleted=False
-            ).order_by("created_at", "row_id")[:4]
+        messages = chat_selectors.chat_first_messages(
+            workspace_id=workspace_id, user_id=user_id, chat_id=chat_id, count=4
         )
-    first_user = next((m for m in messages if m.role == MessageRole.USER), None)
+    first_user = next((m for m in messages if m.role == "user"), None)
     if first_user is None:
         return None
-    question = _message_text(first_user)
-    answer = next((_message_text(m) for m in messages if m.role == MessageRole.ASSISTANT), "")
+    question = chat_selectors.message_text(first_user)
+    answer = next((chat_selectors.message_text(m) for m in messages if m.role == "assistant"), "")
     title = ""
     try:
         result = complete(
@@ -89,10 +78,10 @@ def _chat_title_write(*, workspace_id: Any, user_id: Any, chat_id: uuid.UUID) ->
         logger.info("chat title from the model failed (%r); using the first message", error)
     title = title or fallback_title(question)
     with worker_db(workspace_id=workspace_id, user_id=user_id):
-        chat = chat_writes.chat_for_update(
+        chat = chat_services.chat_for_update(
             workspace_id=workspace_id, user_id=user_id, chat_id=chat_id
         )
         if chat is None or chat.title:
             return None
-        chat_writes.chat_set_title(chat, title)
+        chat_services.chat_set_title(chat, title)
     return title

@@ -25,6 +25,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.entities import EntityAdapter, FieldError, adapter_for
+from core.entity_bulk import existing_ids, insert_rows, new_row
+from core.entity_writes import tombstone_cascades
 from core.exceptions import ApplicationError
 from core.models import WorkspaceClock
 from core.versioning import SyncedModel, VersionClock, note_change
@@ -37,7 +39,6 @@ from sync.records import (
     set_sides,
     wire_value,
 )
-from sync.services.bulk import existing_ids, insert_rows, new_row
 from sync.services.common import client_writer, run_bound
 from workspaces.entitlements import ensure_within_limit, entitlements_for
 from workspaces.models import ConflictPolicy, Role, role_at_least
@@ -361,6 +362,17 @@ class _Push:
                     except IntegrityError:
                         self._reject_taken(row)
 
+    def cascade(self, adapter: type[EntityAdapter], row: SyncedModel) -> None:
+        """The rows that die with a deleted one (a chat's messages), as every door deletes them
+        (`core.entity_writes.tombstone_cascades`). Children created earlier in this push are
+        inserted first; the ones this push holds are read again when a later mutation names
+        them."""
+        self.flush()
+        tombstone_cascades(adapter, row, writer=self.writer)
+        for entity in adapter.cascade_deletes:
+            for key in [key for key in self.rows if key[0] == entity]:
+                del self.rows[key]
+
     def _reject_taken(self, row: SyncedModel) -> None:
         key = (row.sync_entity, row.id)
         self.rows.pop(key, None)
@@ -567,6 +579,8 @@ class _Mutation:
         row.deleted = True
         row.deleted_at = timezone.now()
         version = self._save(row, ["deleted"])
+        if self.adapter.cascade_deletes:
+            self.push.cascade(self.adapter, row)
         if not lost:
             return {"status": "applied", "version": version}
         # Delete against update: the tombstone wins; the edit it overrode is kept here.

@@ -492,11 +492,11 @@ def test_chat_requests_that_are_refused(
 
 
 def test_someone_elses_chat_is_not_found(team: Team) -> None:
-    from ai.services import chat_writes
+    from chats import services as chat_services
 
     chat_id = uuid.uuid4()
     with db_context(workspace_id=team.workspace.pk, user_id=team.owner.pk):
-        chat_writes.chat_create(
+        chat_services.chat_start(
             workspace_id=team.workspace.pk, user=team.owner, chat_id=chat_id, connection_id=None
         )
     response = send(team, "member", chat_id, {"messages": [user_message("hi")]})
@@ -514,17 +514,17 @@ def test_a_message_id_taken_elsewhere_is_a_conflict_and_writes_nothing(
 ) -> None:
     """The member's own message in another chat, or (invisible to them) a teammate's: the new
     chat's first message cannot take its id, and the request leaves nothing behind."""
-    from ai.services import chat_writes
+    from chats import services as chat_services
     from chats.models import Chat, ChatMessage
 
     owner = team.user(taken_by)
     first_chat, second_chat = uuid.uuid4(), uuid.uuid4()
     message = user_message("hi")
     with db_context(workspace_id=team.workspace.pk, user_id=owner.pk):
-        chat_writes.chat_create(
+        chat_services.chat_start(
             workspace_id=team.workspace.pk, user=owner, chat_id=first_chat, connection_id=None
         )
-        chat_writes.user_message_create(
+        chat_services.user_message_create(
             workspace_id=team.workspace.pk,
             user=owner,
             chat_id=first_chat,

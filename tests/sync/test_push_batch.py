@@ -1,4 +1,4 @@
-"""The push's batch paths (sync/services/bulk.py and the per-push results ledger) write what the
+"""The push's batch paths (core/entity_bulk.py and the per-push results ledger) write what the
 ORM and the per-mutation ledger wrote: the same columns for every entity, the same results,
 errors, versions and replays, in mixed batches too."""
 
@@ -15,12 +15,12 @@ from django.utils import timezone
 
 from chats.models import Chat
 from connections.models import Connection
+from core import entity_bulk as bulk
 from core.entities import EntityAdapter, adapter_for, adapters
 from core.tenancy import db_context
 from core.versioning import VersionClock
 from queries.models import QueryHistory, SavedQuery
 from sync.models import MutationResult, SyncClient
-from sync.services import bulk
 from tests.sync.conftest import Device, new_id
 from tests.workspaces.conftest import Team
 

@@ -1,4 +1,5 @@
-"""A push's new rows: built and inserted without the ORM's per-value work.
+"""New synced rows, built and inserted without the ORM's per-value work: the fast end of the
+shared entity-write path (`core.entity_writes`), used by sync pushes, imports and every create.
 
 `QuerySet.bulk_create` prepares every value of every row through the field's
 `get_db_prep_save` (about 20 calls per row) and psycopg then quotes each of them; for a push of
