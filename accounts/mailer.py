@@ -97,9 +97,7 @@ def payload_to_message(payload: dict[str, Any]) -> EmailMultiAlternatives:
 
 def mail_enqueue(message: EmailMessage) -> None:
     """Send `message` from a Celery task once the current transaction commits."""
-    from accounts.tasks import send_email
-
-    enqueue_on_commit(send_email, message_to_payload(message))
+    enqueue_on_commit("accounts.send_email", message_to_payload(message))
 
 
 def mail_send(*, template_prefix: str, to: str | list[str], context: dict[str, Any]) -> None:

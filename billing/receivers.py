@@ -12,11 +12,9 @@ from workspaces import signals
 def _on_workspace_deleting(sender: Any, workspace: Any, **kwargs: Any) -> None:
     """A deleted workspace stops paying: its live subscriptions are canceled at Stripe once the
     deletion commits (a rolled-back deletion cancels nothing)."""
-    from billing.tasks import subscriptions_cancel
-
     subscription_ids = services.workspace_subscriptions_cancel_ids(workspace=workspace)
     if subscription_ids:
-        enqueue_on_commit(subscriptions_cancel, subscription_ids)
+        enqueue_on_commit("billing.subscriptions_cancel", subscription_ids)
 
 
 def connect() -> None:

@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+
 from ai import conversation, protocol, streams
 from ai.guardrails import resolve_dialect
 from ai.services import usage
@@ -13,6 +15,7 @@ from chats import selectors as chat_selectors
 from chats import services as chat_services
 from connections.selectors import connection_engine
 from core.exceptions import ApplicationError, Conflict, NotFound
+from core.tasks import enqueue_on_commit
 from workspaces.models import Membership
 
 if TYPE_CHECKING:
@@ -143,9 +146,14 @@ def chat_reply_start(
     # The worker's task is published when this transaction commits. Registered before the
     # writes below, it is the first of the commit hooks: the worker starts before the sync poke
     # to the member's other devices goes out, not after it.
-    from ai.tasks import enqueue_ai_task, generate_reply
-
-    enqueue_ai_task(generate_reply, generation_id, str(workspace.pk), str(user.pk), str(chat_id))
+    enqueue_on_commit(
+        "ai.generate_reply",
+        generation_id,
+        str(workspace.pk),
+        str(user.pk),
+        str(chat_id),
+        queue=settings.AI_CELERY_QUEUE,
+    )
 
     # One reservation for every row this request writes: the chat (created, or pointed at the
     # new generation), the tombstones of a regeneration, the user's message.

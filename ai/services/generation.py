@@ -38,6 +38,7 @@ from ai.schema import select_schema
 from ai.services import approvals, usage
 from ai.services.worker_db import worker_db
 from chats import services as chat_services
+from core.tasks import enqueue_on_commit
 
 logger = logging.getLogger("ai.generation")
 
@@ -326,9 +327,13 @@ class Generation:
                     generation_id=self.generation_id,
                 )
                 if chat is not None and not chat.title and not chat.deleted:
-                    from ai.tasks import enqueue_ai_task, title_chat
-
-                    enqueue_ai_task(title_chat, self.workspace_id, self.user_id, str(chat.id))
+                    enqueue_on_commit(
+                        "ai.title_chat",
+                        self.workspace_id,
+                        self.user_id,
+                        str(chat.id),
+                        queue=settings.AI_CELERY_QUEUE,
+                    )
             return True
         except Exception:
             logger.exception("AI generation %s: saving the answer failed", self.generation_id)

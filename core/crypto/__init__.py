@@ -10,7 +10,6 @@ Pure library: no models. Every ciphertext is committed AES-256-GCM (core.crypto.
 from core.crypto.aad import Aad, ColumnAad, Id, canonical_id, data_key_aad
 from core.crypto.cache import DataKeyCache
 from core.crypto.data_keys import (
-    DataKey,
     DataKeyset,
     WrappedKeyset,
     generate_data_key,
@@ -21,6 +20,7 @@ from core.crypto.data_keys import (
     wrap_data_key,
 )
 from core.crypto.errors import CryptoError, DecryptionError, UnknownKeyError
+from core.crypto.key import DataKey
 from core.crypto.keyring import Keyring
 from core.crypto.master_keys import MasterKeys, load_master_keys, parse_master_keys
 from core.crypto.providers import (

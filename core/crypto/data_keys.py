@@ -8,7 +8,6 @@ version: (workspace id, version, WrappedKey.kek_id, WrappedKey.blob, is_primary)
 
 from __future__ import annotations
 
-import hmac
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,48 +16,9 @@ from typing import NoReturn
 from core.crypto import values
 from core.crypto.aad import Aad, ColumnAad, Id, canonical_id, data_key_aad
 from core.crypto.errors import DecryptionError
+from core.crypto.key import DataKey
 from core.crypto.primitives import KEY_BYTES
 from core.crypto.providers import MasterKeyProvider, WrappedKey
-
-MAX_VERSION = 0xFFFFFFFF
-
-
-class DataKey:
-    """One unwrapped DEK version. Redacted repr; cannot be pickled or copied, so it cannot be
-    put in Redis, a Celery payload or a Django cache by accident."""
-
-    __slots__ = ("_material", "version")
-
-    def __init__(self, version: int, material: bytes) -> None:
-        if isinstance(version, bool) or not isinstance(version, int):
-            raise TypeError("version must be an int")
-        if not 1 <= version <= MAX_VERSION:
-            raise ValueError("data key version must be in 1..2**32-1")
-        if len(material) != KEY_BYTES:
-            raise ValueError("data keys are 32 bytes")
-        self.version = version
-        self._material = bytes(material)
-
-    @property
-    def material(self) -> bytes:
-        return self._material
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, DataKey):
-            return NotImplemented
-        return self.version == other.version and hmac.compare_digest(
-            self._material, other._material
-        )
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"DataKey(version={self.version}, material=<redacted>)"
-
-    __str__ = __repr__
-
-    def __reduce_ex__(self, protocol: object) -> NoReturn:
-        raise TypeError("data keys cannot be pickled or copied")
 
 
 class DataKeyset:

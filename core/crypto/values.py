@@ -18,16 +18,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import pybase64
 
 from core.crypto.aad import Aad
 from core.crypto.errors import DecryptionError, UnknownKeyError
+from core.crypto.key import DataKey
 from core.crypto.primitives import BODY_OVERHEAD, open_sealed, seal
-
-if TYPE_CHECKING:
-    from core.crypto.data_keys import DataKey
 
 FORMAT_V1 = 0x01
 _HEADER = struct.Struct(">BI")
