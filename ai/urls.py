@@ -6,6 +6,8 @@ WS = "workspaces/<uuid:workspace_id>/"
 CHAT = WS + "chats/<uuid:chat_id>/"
 
 urlpatterns = [
+    # POST a message to a chat (the AI SDK's transport): the chat and the message are written by
+    # chats/services.py. Reading a chat's messages (GET .../messages/) is chats/urls.py's.
     path(CHAT + "messages", views.ChatMessagesApi.as_view(), name="ai-chat-messages"),
     path(CHAT + "stream", views.ChatStreamApi.as_view(), name="ai-chat-stream"),
     path(CHAT + "stop", views.ChatStopApi.as_view(), name="ai-chat-stop"),
