@@ -12,14 +12,4 @@ urlpatterns = [
         apis.ConnectionRevealApi.as_view(),
         name="connection-reveal",
     ),
-    path(
-        "workspaces/<uuid:workspace_id>/export",
-        apis.WorkspaceExportApi.as_view(),
-        name="workspace-export",
-    ),
-    path(
-        "workspaces/<uuid:workspace_id>/import",
-        apis.WorkspaceImportApi.as_view(),
-        name="workspace-import",
-    ),
 ]

@@ -13,6 +13,10 @@ under the primary data key, are skipped.
 
 The encrypted columns are found through the entity registry (core.entities): every adapter's
 `encrypted` fields, stored in `<field>_encrypted`. This module imports no feature app.
+
+The commands (core/management/commands: rotate_master_key, retire_master_key, rotate_data_key,
+retire_data_key) record what they did with `key_event`, through core.audit (the workspaces app
+registers the audit log's writer there).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from core import audit
 from core.crypto.errors import DecryptionError
 from core.crypto.fields import seal, unseal
 from core.crypto.providers import get_master_key_provider
@@ -44,6 +49,13 @@ from core.tenancy.system import system_context
 
 REENCRYPT_BATCH = 500
 OnWorkspace = Callable[[uuid.UUID, dict[str, Any]], None]
+
+# Audit actions of the commands.
+MASTER_KEY_ROTATED = "crypto.master_key_rotated"
+DATA_KEYS_REWRAPPED = "crypto.data_keys_rewrapped"
+DATA_KEY_ROTATED = "crypto.data_key_rotated"
+DATA_KEY_RETIRED = "crypto.data_key_retired"
+MASTER_KEY_RETIRED = "crypto.master_key_retired"
 
 
 class KeyInUse(Exception):
@@ -287,3 +299,22 @@ def retire_workspace_data_key(workspace_id: uuid.UUID, version: int) -> None:
         raise KeyInUse(f"{in_use[-1]} stored values are unreadable; investigate before retiring")
     with system_context(workspace_id=workspace_id):
         retire_data_key(workspace_id, version)
+
+
+# --- audit events ----------------------------------------------------------------------------
+
+
+def key_event(
+    action: str, *, workspace_id: uuid.UUID | None, command: str, metadata: dict[str, Any]
+) -> None:
+    """Append an audit event of a key command (inside the caller's transaction, bound to the
+    system operator, so it commits with the change it records). Commands have no request and
+    no user: the actor is empty and the metadata says which command ran. Key ids and versions
+    only."""
+    audit.record(
+        action=action,
+        workspace_id=workspace_id,
+        target_type="encryption_key",
+        target_id=str(metadata.get("version") or metadata.get("primary") or ""),
+        metadata={"command": command, **metadata},
+    )

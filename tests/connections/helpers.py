@@ -1,6 +1,6 @@
-"""Shared by tests/connections, tests/queries and tests/chats: the team fixture (alice the
-owner, adam the admin, bob the member, vera the viewer, charlie the outsider), URL helpers, and
-a raw scan of the database for planted canaries."""
+"""Shared by tests/connections, tests/queries, tests/chats and tests/portability: the team
+fixture (alice the owner, adam the admin, bob the member, vera the viewer, charlie the
+outsider), URL helpers, and a raw scan of the database for planted canaries."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from connections.key_audit import DATA_KEY_ROTATED, key_event
 from core import key_rotation
+from core.key_rotation import DATA_KEY_ROTATED, key_event
 from core.tenancy.system import system_context
 
 

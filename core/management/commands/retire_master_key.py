@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from connections.key_audit import MASTER_KEY_RETIRED, key_event
 from core import key_rotation
+from core.key_rotation import MASTER_KEY_RETIRED, key_event
 from core.tenancy.system import system_context
 
 

@@ -1,37 +1,22 @@
-"""Workspace export and import: a versioned JSON document of connections, saved queries and the
-caller's own query history and chats (docs/data.md, "Export format").
+"""Writes of workspace export and import (docs/data.md, "Export format"; the document itself is
+portability.document_format).
 
-    {"format": "dbworkbench-export", "version": 1, "exported_at": "...", "scope": "workspace",
-     "source": {...}, "secrets_included": false,
-     "entities": {"connection": [...], "saved_query": [...], "query_history": [...],
-                  "chat": [...], "chat_message": [...]}}
-
-Rows are in their sync wire form (core.entities adapters), so the document is what a sync pull
-would show, plus a few server-side message fields. Secrets are included only when asked for and
-allowed (members and up). With a passphrase the document is sealed into an envelope (scrypt +
-AES-256-GCM, `seal_document`).
-
-Import gives every row a new id and remaps references to the new ids, so a document can be
-imported into any workspace, any number of times; `dry_run` reports what would happen. The
-entities are walked through the entity registry, so this module imports neither queries nor
-chats.
+`workspace_export` is the API's export: the caller's view of the workspace (portability.selectors
+builds it), optionally sealed with a passphrase, and an audit event, so it lives with the
+writes. `workspace_import` gives every row a new id and remaps references to the new ids, so a
+document can be imported into any workspace, any number of times; `dry_run` reports what would
+happen. Rows are written through their entity adapters and the workspace's version clock, like
+every other write; the entities are walked through the entity registry, so this module imports
+neither connections, queries nor chats.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -39,21 +24,21 @@ from django.utils.dateparse import parse_datetime
 from core.entities import EntityAdapter, FieldError, adapter_for
 from core.entity_writes import validation_error
 from core.exceptions import ApplicationError, PermissionDenied
-from core.tenancy import db_context
 from core.versioning import SyncedModel, VersionClock
+from portability.document_format import (
+    ENCRYPTED_FORMAT,
+    FORMAT,
+    VERSION,
+    entity_adapters,
+    manager,
+    open_document,
+    seal_document,
+)
+from portability.selectors import build_export
 from workspaces import entitlements
 from workspaces.audit import Action, audit_record
 from workspaces.models import Membership, Role, role_at_least
 
-FORMAT = "dbworkbench-export"
-ENCRYPTED_FORMAT = "dbworkbench-export-encrypted"
-VERSION = 1
-# Import order: referenced entities before the rows that reference them.
-ENTITY_ORDER = ("connection", "saved_query", "query_history", "chat", "chat_message")
-# Server-side fields of a row that are not sync wire fields but belong in an export.
-EXTRA_FIELDS: dict[str, tuple[str, ...]] = {
-    "chat_message": ("model", "input_tokens", "output_tokens", "finish_reason"),
-}
 # Shared entities whose rows may collide with what the workspace has: the fields that make two
 # rows "the same" for the conflict report.
 CONFLICT_KEYS: dict[str, tuple[str, ...]] = {
@@ -64,93 +49,9 @@ PLAN_LIMITS = {"connection": "connections", "saved_query": "saved_queries"}
 MAX_IMPORT_ROWS = 100_000
 REPORT_ITEMS = 200
 IMPORT_BATCH = 500
-MIN_PASSPHRASE = 12
-MAX_PASSPHRASE = 1024
-# scrypt work factor of new exports (N = 2**17, r = 8, p = 1: 128 MiB, OWASP's recommendation);
-# imports accept N between 2**14 and 2**17 only, so a crafted file cannot make the server
-# spend more.
-SCRYPT_N = 2**17
-SCRYPT_R = 8
-SCRYPT_P = 1
-SCRYPT_N_RANGE = (2**14, 2**17)
-
-
-def _entities() -> list[tuple[str, type[EntityAdapter]]]:
-    found = []
-    for name in ENTITY_ORDER:
-        adapter = adapter_for(name)
-        if adapter is not None:
-            found.append((name, adapter))
-    return found
-
-
-def _manager(adapter: type[EntityAdapter]) -> Any:
-    return adapter.model._default_manager  # every synced model has a workspace
 
 
 # --- export ----------------------------------------------------------------------------------
-
-
-def _export_rows(
-    adapter: type[EntityAdapter],
-    *,
-    workspace_id: uuid.UUID,
-    user: Any,
-    include_secrets: bool,
-    created_by_only: bool,
-) -> list[dict[str, Any]]:
-    rows = _manager(adapter).filter(workspace_id=workspace_id, deleted=False)
-    if adapter.private:
-        rows = rows.filter(author_id=user.pk)
-    elif created_by_only:
-        rows = rows.filter(created_by_id=user.pk)
-    out = []
-    extras = EXTRA_FIELDS.get(adapter.entity, ())
-    for row in rows.order_by("created_at", "row_id").iterator(chunk_size=500):
-        data = adapter.serialize(row, include_secrets=include_secrets)
-        data.pop("version", None)
-        data.pop("deleted", None)
-        for name in extras:
-            data[name] = getattr(row, name)
-        out.append(data)
-    return out
-
-
-def build_export(
-    *,
-    membership: Membership,
-    include_secrets: bool = False,
-    created_by_only: bool = False,
-) -> dict[str, Any]:
-    """The export document of the caller's view of the workspace (in the caller's transaction,
-    bound to it). Secrets need member or higher."""
-    if include_secrets and not role_at_least(membership.role, Role.MEMBER):
-        raise PermissionDenied("Viewers cannot export connection secrets.")
-    entities = {
-        name: _export_rows(
-            adapter,
-            workspace_id=membership.workspace_id,
-            user=membership.user,
-            include_secrets=include_secrets,
-            created_by_only=created_by_only,
-        )
-        for name, adapter in _entities()
-    }
-    return {
-        "format": FORMAT,
-        "version": VERSION,
-        "exported_at": timezone.now().isoformat().replace("+00:00", "Z"),
-        "scope": "account" if created_by_only else "workspace",
-        "source": {
-            "workspace_id": str(membership.workspace_id),
-            "workspace_name": membership.workspace.name,
-            "exported_by": str(membership.user_id),
-            "role": membership.role,
-            "release": settings.RELEASE,
-        },
-        "secrets_included": include_secrets,
-        "entities": entities,
-    }
 
 
 def workspace_export(
@@ -178,127 +79,6 @@ def workspace_export(
     )
     if passphrase is not None:
         return seal_document(document, passphrase)
-    return document
-
-
-def account_data_export(user: Any) -> list[dict[str, Any]]:
-    """The "all my data" section of the account export (accounts.hooks): for every workspace
-    the user belongs to, the connections and saved queries they created and their own history
-    and chats. Never secrets."""
-    with db_context(workspace_id=None, user_id=user.pk):
-        memberships = list(
-            Membership.objects.filter(user_id=user.pk)
-            .select_related("workspace", "user")
-            .order_by("created_at")
-        )
-    sections = []
-    for membership in memberships:
-        with db_context(workspace_id=membership.workspace_id, user_id=user.pk):
-            sections.append(build_export(membership=membership, created_by_only=True))
-    return sections
-
-
-# --- passphrase envelope -----------------------------------------------------------------------
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _unb64(value: Any, name: str) -> bytes:
-    if not isinstance(value, str):
-        raise _bad_envelope(f"{name} must be base64 text.")
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise _bad_envelope(f"{name} is not valid base64.") from None
-
-
-def _bad_envelope(message: str) -> ApplicationError:
-    return ApplicationError(message, code="invalid_export")
-
-
-def _header_aad(header: dict[str, Any]) -> bytes:
-    return json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
-
-
-def _check_passphrase(passphrase: Any) -> str:
-    if not isinstance(passphrase, str) or not MIN_PASSPHRASE <= len(passphrase) <= MAX_PASSPHRASE:
-        raise validation_error(
-            "passphrase", f"must be {MIN_PASSPHRASE} to {MAX_PASSPHRASE} characters."
-        )
-    return passphrase
-
-
-def _derive(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
-
-
-def seal_document(document: dict[str, Any], passphrase: str) -> dict[str, Any]:
-    """The document encrypted under a key derived from `passphrase` (scrypt), with AES-256-GCM.
-    The envelope's header (format, version, KDF and cipher parameters) is the associated data,
-    so none of it can be changed without the decryption failing."""
-    passphrase = _check_passphrase(passphrase)
-    salt, nonce = os.urandom(16), os.urandom(12)
-    header = {
-        "format": ENCRYPTED_FORMAT,
-        "version": VERSION,
-        "kdf": {"name": "scrypt", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P, "salt": _b64(salt)},
-        "cipher": {"name": "AES-256-GCM", "nonce": _b64(nonce)},
-    }
-    plaintext = json.dumps(document, separators=(",", ":")).encode("utf-8")
-    key = _derive(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
-    ciphertext = AESGCM(key).encrypt(nonce, plaintext, _header_aad(header))
-    return {**header, "ciphertext": _b64(ciphertext)}
-
-
-def open_document(envelope: dict[str, Any], passphrase: Any) -> dict[str, Any]:
-    """The document inside an envelope made by seal_document; 400 on a wrong passphrase or a
-    tampered envelope (the two are indistinguishable, by design)."""
-    if passphrase is None:
-        raise ApplicationError(
-            "This export is encrypted: send its passphrase.", code="passphrase_required"
-        )
-    passphrase = _check_passphrase(passphrase)
-    if envelope.get("version") != VERSION:
-        raise ApplicationError(
-            "This encrypted export's version is not supported.", code="unsupported_export"
-        )
-    kdf, cipher = envelope.get("kdf"), envelope.get("cipher")
-    if not isinstance(kdf, dict) or not isinstance(cipher, dict):
-        raise _bad_envelope("The envelope lacks its kdf or cipher parameters.")
-    n, r, p = kdf.get("n"), kdf.get("r"), kdf.get("p")
-    if (
-        kdf.get("name") != "scrypt"
-        or not isinstance(n, int)
-        or not SCRYPT_N_RANGE[0] <= n <= SCRYPT_N_RANGE[1]
-        or n & (n - 1)
-        or r != SCRYPT_R
-        or p != SCRYPT_P
-    ):
-        raise _bad_envelope("Unsupported key derivation parameters.")
-    if cipher.get("name") != "AES-256-GCM":
-        raise _bad_envelope("Unsupported cipher.")
-    salt = _unb64(kdf.get("salt"), "kdf.salt")
-    nonce = _unb64(cipher.get("nonce"), "cipher.nonce")
-    ciphertext = _unb64(envelope.get("ciphertext"), "ciphertext")
-    if not 16 <= len(salt) <= 64 or len(nonce) != 12 or len(ciphertext) < 16:
-        raise _bad_envelope("The envelope's salt, nonce or ciphertext has the wrong size.")
-    header = {k: envelope[k] for k in ("format", "version", "kdf", "cipher")}
-    key = _derive(passphrase, salt, n, r, p)
-    try:
-        plaintext = AESGCM(key).decrypt(nonce, ciphertext, _header_aad(header))
-    except InvalidTag:
-        raise ApplicationError(
-            "The passphrase does not open this export (or the file was changed).",
-            code="export_passphrase_invalid",
-        ) from None
-    try:
-        document = json.loads(plaintext)
-    except ValueError:
-        raise _bad_envelope("The decrypted export is not JSON.") from None
-    if not isinstance(document, dict):
-        raise _bad_envelope("The decrypted export is not a JSON object.")
     return document
 
 
@@ -377,7 +157,7 @@ def _conflict_key(entity: str, values: dict[str, Any]) -> tuple[Any, ...] | None
 
 
 def _existing(adapter: type[EntityAdapter], workspace_id: uuid.UUID, user: Any) -> Any:
-    rows = _manager(adapter).filter(workspace_id=workspace_id, deleted=False)
+    rows = manager(adapter).filter(workspace_id=workspace_id, deleted=False)
     if adapter.private:
         rows = rows.filter(author_id=user.pk)
     return rows
@@ -393,7 +173,7 @@ def _plan(
     entities = document.get("entities")
     if not isinstance(entities, dict):
         raise ApplicationError("The export has no entities object.", code="invalid_export")
-    known = {name for name, _ in _entities()}
+    known = {name for name, _ in entity_adapters()}
     for name in sorted(set(entities) - known):
         report.add(report.skipped, {"entity": name, "reason": "unknown entity"})
     total = sum(len(v) for k, v in entities.items() if k in known and isinstance(v, list))
@@ -406,7 +186,7 @@ def _plan(
     workspace_id = membership.workspace_id
     id_maps: dict[str, dict[str, uuid.UUID]] = {}
     planned: list[_Planned] = []
-    for name, adapter in _entities():
+    for name, adapter in entity_adapters():
         items = entities.get(name, [])
         counts = {"in_document": 0, "created": 0, "skipped": 0}
         report.counts[name] = counts

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from chats import services as chat_services
-from connections import data_export
 from core.tenancy import db_context
+from portability import document_format, services
 from tests.connections.helpers import Team, all_tables_containing, canary, url
 from workspaces.models import AuditEvent, Membership
 
@@ -25,7 +25,7 @@ PASSPHRASE = "correct horse battery staple"
 
 @pytest.fixture(autouse=True)
 def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(data_export, "SCRYPT_N", 2**14)
+    monkeypatch.setattr(document_format, "SCRYPT_N", 2**14)
 
 
 class Data:
@@ -169,7 +169,7 @@ def test_sealed_export_opens_only_with_its_passphrase(team: Team, data: Data) ->
     text = response.content.decode()
     assert data.password not in text
     assert data.sql not in text
-    document = data_export.open_document(envelope, PASSPHRASE)
+    document = document_format.open_document(envelope, PASSPHRASE)
     assert document["entities"]["connection"][0]["password"] == data.password
     events = _audit(team, "data.exported")
     assert events[-1].metadata["encrypted"] is True
@@ -383,7 +383,7 @@ def test_orphan_messages_are_skipped_and_dangling_references_cleared(
 
 def test_import_size_limits(team: Team, data: Data, monkeypatch: pytest.MonkeyPatch) -> None:
     document = _export(team, "member").json()
-    monkeypatch.setattr(data_export, "MAX_IMPORT_ROWS", 3)
+    monkeypatch.setattr(services, "MAX_IMPORT_ROWS", 3)
     response = team.client("member").post(
         url(team, "import"), {"document": document}, format="json"
     )
