@@ -157,14 +157,17 @@ def entity_create(
     clean = dict(fields) if validated else validate(adapter, fields, creating=True)
     if not references_checked:
         check_references(adapter, workspace_id, clean)
-    row = new_row(adapter, workspace_id=workspace_id, user=user, row_id=row_id or uuid.uuid4())
-    adapter.apply(row, clean)
-    for name, value in (extra or {}).items():
-        setattr(row, name, value)
-    if created_at is not None:
-        row.created_at = created_at
-    clock = clock or VersionClock.reserve(workspace_id, private_to=private_to(adapter, row))
-    row.touch_fields(clean, version=clock.next(), writer=writer)
+    row = entity_build(
+        adapter,
+        workspace_id=workspace_id,
+        user=user,
+        row_id=row_id or uuid.uuid4(),
+        fields=clean,
+        writer=writer,
+        clock=clock,
+        created_at=created_at,
+        extra=extra,
+    )
     if taken is None:
         taken = Conflict(
             "A record with this id already exists in this workspace.", code="already_exists"
@@ -182,9 +185,34 @@ def entity_create(
     return row
 
 
+def entity_build(
+    adapter: type[EntityAdapter],
+    *,
+    workspace_id: uuid.UUID,
+    user: Any,
+    row_id: uuid.UUID,
+    fields: Mapping[str, Any],
+    writer: str,
+    clock: VersionClock | None = None,
+    created_at: datetime | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> SyncedModel:
+    """A new row of validated `fields`, encrypted and versioned, not yet inserted (see
+    entity_create, and entity_insert_many for many rows at once)."""
+    row = new_row(adapter, workspace_id=workspace_id, user=user, row_id=row_id)
+    adapter.apply(row, fields)
+    for name, value in (extra or {}).items():
+        setattr(row, name, value)
+    if created_at is not None:
+        row.created_at = created_at
+    clock = clock or VersionClock.reserve(workspace_id, private_to=private_to(adapter, row))
+    row.touch_fields(fields, version=clock.next(), writer=writer)
+    return row
+
+
 def entity_insert_many(rows: Sequence[SyncedModel]) -> None:
-    """Insert new rows built by the caller (adapter applied, versions touched), one statement
-    per model and batch (`core.entity_bulk.insert_rows`): imports. An id already taken raises
+    """Insert new rows made by entity_build, one statement per model and batch
+    (`core.entity_bulk.insert_rows`): imports. An id already taken raises
     IntegrityError; the caller's transaction decides what survives."""
     by_model: dict[type[SyncedModel], list[SyncedModel]] = {}
     for row in rows:

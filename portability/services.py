@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.entities import EntityAdapter, FieldError, adapter_for
-from core.entity_writes import validation_error
+from core.entity_writes import entity_build, entity_insert_many, validation_error
 from core.exceptions import ApplicationError, PermissionDenied
 from core.versioning import SyncedModel, VersionClock
 from portability.document_format import (
@@ -297,27 +297,21 @@ def _write(planned: Iterable[_Planned], *, membership: Membership, writer: str) 
         )
         batch: list[SyncedModel] = []
         for item in items:
-            row = item.adapter.new_row(
-                workspace_id=membership.workspace_id, user=membership.user, row_id=item.new_id
+            row = entity_build(
+                item.adapter,
+                workspace_id=membership.workspace_id,
+                user=membership.user,
+                row_id=item.new_id,
+                fields=item.fields,
+                writer=writer,
+                clock=clock,
+                created_at=item.created_at,
+                extra=item.extra,
             )
-            item.adapter.apply(row, item.fields)
-            for name, value in item.extra.items():
-                setattr(row, name, value)
-            row.created_at = item.created_at
-            row.touch_fields(item.fields, version=clock.next(), writer=writer)
             batch.append(row)
             if len(batch) >= IMPORT_BATCH or item is items[-1]:
-                _flush(batch)
+                entity_insert_many(batch)
                 batch = []
-
-
-def _flush(batch: list[SyncedModel]) -> None:
-    # One model per run of rows: the planned order groups rows by entity.
-    by_model: dict[type[SyncedModel], list[SyncedModel]] = {}
-    for row in batch:
-        by_model.setdefault(type(row), []).append(row)
-    for model, rows in by_model.items():
-        model._default_manager.bulk_create(rows)
 
 
 def workspace_import(
