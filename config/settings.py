@@ -14,7 +14,7 @@ import dj_database_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import (
+from core.env import (
     REQUIRED,
     env_bool,
     env_choice,
