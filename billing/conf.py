@@ -1,4 +1,4 @@
-"""Parsers for the billing settings block in config/settings.py.
+"""Parsers for the billing settings in config/settings/billing.py.
 
 Pure functions with no Django model imports, so settings can call them and tests can call them
 with a made-up environment. Errors raise ImproperlyConfigured naming the variable and never echo
