@@ -1,4 +1,4 @@
-"""Parsers for the accounts settings block in config/settings.py.
+"""Parsers for the accounts settings in config/settings/accounts.py.
 
 Pure functions with no Django model imports, so settings can call them. Each raises
 ImproperlyConfigured naming the variable, never echoing a secret.

@@ -1,4 +1,4 @@
-"""Parsers for the billing settings block in config/settings.py.
+"""Parsers for the billing settings in config/settings/billing.py.
 
 Pure functions with no Django model imports, so settings can call them and tests can call them
 with a made-up environment. Errors raise ImproperlyConfigured naming the variable and never echo
@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import REQUIRED, env_bool, env_str
+from core.env import REQUIRED, env_bool, env_str
 
 # A fixed default keeps development and test set-up free of steps; production may pick its own.
 # The path is not a secret: every delivery is checked against the endpoint's signing secret.

@@ -62,10 +62,13 @@ def check_redis() -> None:
 
 
 def check_celery() -> None:
-    from config.celery import app
+    # The project's app (config/celery.py, loaded with the `config` package before the settings):
+    # Celery's Django fix-up makes it the default app, so it is current in every thread, request
+    # threads included. core/ stands below config/ and does not import it.
+    from celery import current_app
 
     # limit=1: answer as soon as one worker replies instead of waiting out the timeout.
-    replies = app.control.ping(timeout=settings.READYZ_TIMEOUT_SECONDS, limit=1)
+    replies = current_app.control.ping(timeout=settings.READYZ_TIMEOUT_SECONDS, limit=1)
     if not replies:
         raise RuntimeError("no Celery worker answered the ping")
 

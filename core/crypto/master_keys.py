@@ -11,7 +11,7 @@ Format: entries separated by `;` (or newlines), each `name=value`:
 * `primary=<id>` is required and names the key that wraps new data keys; the others only unwrap.
 
 Every problem raises ImproperlyConfigured naming the variable and the entry, never any part of
-a key. This module is imported by config/settings.py, so it must not touch django.conf.
+a key. This module is imported by config/settings/crypto.py, so it must not touch django.conf.
 """
 
 from __future__ import annotations
@@ -145,8 +145,9 @@ def dev_master_keys() -> MasterKeys:
 def load_master_keys(
     value: str | None, *, production: bool, required: bool, variable: str = VARIABLE
 ) -> MasterKeys | None:
-    """What config/settings.py calls. Production: the variable is required when the env provider
-    is in use, and the public dev key is refused. Elsewhere an unset variable means the dev key."""
+    """What config/settings/crypto.py calls. Production: the variable is required when the env
+    provider is in use, and the public dev key is refused. Elsewhere an unset variable means the
+    dev key."""
     if value is None or not value.strip():
         if production:
             if required:

@@ -848,7 +848,7 @@ def test_chain_from_settings_with_nothing_configured() -> None:
 
 
 def test_model_settings_are_parsed_and_validated(monkeypatch: pytest.MonkeyPatch) -> None:
-    from config.settings import _ai_models
+    from config.settings.ai import _ai_models
 
     monkeypatch.setenv("AI_MODEL_TEST", "anthropic:claude-x, compatible:llama3.1:8b")
     assert _ai_models("AI_MODEL_TEST", "") == {"anthropic": "claude-x", "compatible": "llama3.1:8b"}

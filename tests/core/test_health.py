@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -100,6 +101,27 @@ def test_readyz_names_celery_when_no_worker_answers(
 
 def test_readyz_check_list_is_complete() -> None:
     assert set(health.CHECKS) == {"postgres", "redis", "celery"}
+
+
+def test_celery_check_pings_the_project_app_from_any_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # core/ does not import config/: the probe asks Celery for its current app, which must be
+    # config.celery's (configured from the settings), also in a thread that never set it, as the
+    # threads ASGI runs sync views in.
+    from config.celery import app
+
+    pinged: list[dict[str, object]] = []
+
+    def ping(**kwargs: object) -> list[dict[str, str]]:
+        pinged.append(kwargs)
+        return [{"worker@host": "pong"}]
+
+    monkeypatch.setattr(app.control, "ping", ping)
+    thread = threading.Thread(target=health.check_celery)
+    thread.start()
+    thread.join()
+    assert len(pinged) == 1
 
 
 def test_probes_skip_host_check_and_https_redirect(client: Client, settings: Any) -> None:

@@ -324,7 +324,13 @@ def test_dockerignore_keeps_local_state_out_of_the_image() -> None:
         ".env",
     ):
         assert is_ignored(path, patterns), path
-    for path in ("manage.py", "config/settings.py", "bin/release", "pyproject.toml", "uv.lock"):
+    for path in (
+        "manage.py",
+        "config/settings/base.py",
+        "bin/release",
+        "pyproject.toml",
+        "uv.lock",
+    ):
         assert not is_ignored(path, patterns), path
 
 
