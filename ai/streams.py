@@ -197,6 +197,24 @@ def generation_info(generation_id: str) -> GenerationInfo | None:
     return _info(generation_id, raw)
 
 
+def generation_of(
+    generation_id: str, *, workspace_id: Any, user_id: Any, chat_id: Any
+) -> GenerationInfo | None:
+    """The generation if it belongs to this chat of this member in this workspace, else None.
+
+    Generation ids reach the web from clients (Last-Event-ID) and chat ids are unique per
+    workspace only: a generation is only ever looked up through this binding, so one of another
+    workspace, member or chat is treated exactly as an unknown one."""
+    info = generation_info(generation_id)
+    if info is None or (info.workspace_id, info.user_id, info.chat_id) != (
+        str(workspace_id),
+        str(user_id),
+        str(chat_id),
+    ):
+        return None
+    return info
+
+
 def _info(generation_id: str, raw: Mapping[Any, Any]) -> GenerationInfo | None:
     if not raw:
         return None
@@ -284,7 +302,8 @@ class StopSignal:
 
 
 def generation_request_stop(generation_id: str) -> bool:
-    """Ask a live generation to stop; False when it is not live."""
+    """Ask a live generation to stop; False when it is not live. (The web looks the generation
+    up through generation_of first: only its own chat's generation is stopped.)"""
     info = generation_info(generation_id)
     if info is None or not info.live:
         return False

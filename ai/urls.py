@@ -18,9 +18,12 @@ urlpatterns = [
     path(WS + "ai/enhance-prompt", views.EnhancePromptApi.as_view(), name="ai-enhance-prompt"),
     path(WS + "ai/guardrail", views.GuardrailApi.as_view(), name="ai-guardrail"),
     path(WS + "ai/approvals", views.ApprovalCreateApi.as_view(), name="ai-approvals"),
+    path(WS + "ai/approvals/approve", views.ApprovalApproveApi.as_view(), name="ai-approve"),
+    # Deprecated (one release): the token in the path, where access logs keep it. The request
+    # log shows its fingerprint only (core.logging.safe_path).
     path(
         WS + "ai/approvals/<str:token>/approve",
-        views.ApprovalApproveApi.as_view(),
+        views.ApprovalApproveByPathApi.as_view(),
         name="ai-approval-approve",
     ),
     path(WS + "ai/usage", views.UsageApi.as_view(), name="ai-usage"),

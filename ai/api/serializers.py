@@ -104,6 +104,18 @@ class AiApprovalCreateOutput(serializers.Serializer):
 
 
 class AiApprovalApproveInput(serializers.Serializer):
+    token = serializers.CharField(
+        max_length=200,
+        trim_whitespace=False,
+        help_text="The approval token (from `POST ai/approvals` or a `tool-approval-request`).",
+    )
+    sql = serializers.CharField(max_length=MAX_SQL_CHARS, trim_whitespace=False)
+    connection_id = serializers.UUIDField(required=False, allow_null=True)
+
+
+class AiApprovalApproveByPathInput(serializers.Serializer):
+    """The body of the deprecated `ai/approvals/{token}/approve` (the token in the path)."""
+
     sql = serializers.CharField(max_length=MAX_SQL_CHARS, trim_whitespace=False)
     connection_id = serializers.UUIDField(required=False, allow_null=True)
 

@@ -298,21 +298,59 @@ class ApprovalCreateApi(WorkspaceScopedApi):
         return Response(s.AiApprovalCreateOutput(answer).data, status=201)
 
 
+_APPROVE_RESPONSES = {
+    200: s.AiApprovalApproveOutput,
+    403: _error("Your token, for another statement or connection (it is used up)."),
+    410: _error(
+        "No such token here: expired, used, unknown, or another member's or workspace's "
+        "(`approval_expired`; these are indistinguishable)."
+    ),
+}
+
+
 class ApprovalApproveApi(WorkspaceScopedApi):
-    """Approve: consumes the token, writes an audit event and returns the exact SQL to run."""
+    """Approve: consumes the token, writes an audit event and returns the exact SQL to run.
+    The token travels in the body, never in the URL (URLs end up in access logs)."""
 
     @extend_schema(
         tags=TAG,
         operation_id="ai_approvals_approve",
         request=s.AiApprovalApproveInput,
-        responses={
-            200: s.AiApprovalApproveOutput,
-            403: _error("The token is bound to another statement, connection or member."),
-            410: _error("The token expired or was used."),
-        },
+        responses=_APPROVE_RESPONSES,
+    )
+    def post(self, request: Request, workspace_id: uuid.UUID) -> Response:
+        data = s.AiApprovalApproveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        body = data.validated_data
+        approved = approvals.approval_approve(
+            workspace_id=self.workspace.pk,
+            user=request.user,
+            token=body["token"],
+            sql=body["sql"],
+            connection_id=body.get("connection_id"),
+            request=request,
+        )
+        return Response(s.AiApprovalApproveOutput(approved).data)
+
+
+class ApprovalApproveByPathApi(WorkspaceScopedApi):
+    """Deprecated (kept for one release): the token in the URL path. Use `POST ai/approvals/
+    approve` with the token in the body. The request log shows only the token's fingerprint."""
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="ai_approvals_approve_by_path",
+        deprecated=True,
+        description=(
+            "Deprecated: the token in the path ends up in access logs. Send it in the body of "
+            "`POST ai/approvals/approve` instead; this path goes away in the next release. "
+            "Same rules and answers."
+        ),
+        request=s.AiApprovalApproveByPathInput,
+        responses=_APPROVE_RESPONSES,
     )
     def post(self, request: Request, workspace_id: uuid.UUID, token: str) -> Response:
-        data = s.AiApprovalApproveInput(data=request.data)
+        data = s.AiApprovalApproveByPathInput(data=request.data)
         data.is_valid(raise_exception=True)
         body = data.validated_data
         approved = approvals.approval_approve(

@@ -2,10 +2,16 @@
 
 A token is 256 random bits, shown to the client once. Redis keeps only its SHA-256, with what
 it is bound to: the SHA-256 of the exact SQL, the connection, the member and the workspace; it
-expires after AI_APPROVAL_TTL_SECONDS. Approving consumes it atomically (GETDEL), so it works
-once; a use that does not match what it is bound to consumes it too (and is refused): a client
-that got the statement wrong asks again. Approving writes an audit event and hands back the
-exact statement to run.
+expires after AI_APPROVAL_TTL_SECONDS. Approving consumes it atomically, so it works once.
+
+A token is only ever found by its own member in its own workspace: to anyone else it is
+exactly an unknown token (the same 410, and it is left alone, so an attempt neither tells them
+it exists nor burns it for its member). Its member's use that does not match the statement or
+connection consumes it (and is refused with 403): a client that got the statement wrong asks
+again. Approving writes an audit event and hands back the exact statement to run.
+
+Tokens travel in request bodies (`POST ai/approvals/approve`), never in URLs, which end up in
+access logs and proxies; `token_fingerprint` is what a log line may say about one.
 """
 
 from __future__ import annotations
@@ -34,6 +40,26 @@ def sql_sha256(sql: str) -> str:
 def _key(token: str) -> str:
     digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
     return f"{settings.REDIS_KEY_PREFIX}ai:approval:{digest}"
+
+
+def token_fingerprint(token: str) -> str:
+    """What logs may say about a token: the start of its SHA-256 (not the Redis key's whole
+    digest), enough to tell two requests' tokens apart."""
+    return "sha256:" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:12]
+
+
+# Consume the token only for its own member in its own workspace; to anyone else it does not
+# exist (and stays for its member).
+_CONSUME = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local ok, record = pcall(cjson.decode, raw)
+if not ok or record['workspace_id'] ~= ARGV[1] or record['user_id'] ~= ARGV[2] then
+  return false
+end
+redis.call('DEL', KEYS[1])
+return raw
+"""
 
 
 def needs_approval(verdict: Verdict, *, approve_all: bool) -> bool:
@@ -96,17 +122,20 @@ def approval_approve(
     request: HttpRequest | None = None,
 ) -> dict[str, Any]:
     """Consume the token and return the statement it approves, with a fresh guardrail verdict.
-    Unknown, expired or used tokens are a 410; a token bound to something else is a 403."""
-    raw = streams.redis_client().getdel(_key(token)) if token else None
-    if raw is None:
+    Unknown, expired or used tokens, and tokens of another member or workspace, are the same
+    410; the member's own token for another statement or connection is a 403."""
+    raw = (
+        streams.redis_client().eval(_CONSUME, 1, _key(token), str(workspace_id), str(user.pk))
+        if token
+        else None
+    )
+    if not raw:
         raise ApplicationError(
             "This approval has expired or was already used. Ask for a new one.",
             code="approval_expired",
             status=410,
         )
     record = json.loads(raw)
-    if record["workspace_id"] != str(workspace_id) or record["user_id"] != str(user.pk):
-        raise ApprovalRefused("This approval belongs to someone else.")
     if record["connection_id"] != (str(connection_id) if connection_id else ""):
         raise ApprovalRefused("This approval is for another connection. Ask for a new one.")
     if not secrets.compare_digest(record["sql_sha256"], sql_sha256(sql)):

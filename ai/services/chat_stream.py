@@ -228,13 +228,15 @@ def chat_resume_point(
 
     With a Last-Event-ID of one of this chat's generations (a plain EventSource reconnecting),
     right after that event, while the generation's chunks are kept; otherwise the active
-    generation from its first chunk (the AI SDK rebuilds the message from `start`)."""
+    generation from its first chunk (the AI SDK rebuilds the message from `start`). A
+    generation of another workspace, member or chat (chat ids are unique per workspace only)
+    is nothing to read, exactly like an unknown one."""
     chat = _own_chat(membership, chat_id)
     position = streams.parse_event_id(last_event_id)
     if position is not None:
         generation_id, after = position
-        info = streams.generation_info(generation_id)
-        if info is None or info.chat_id != str(chat.id) or info.user_id != str(membership.user_id):
+        info = _generation_of_chat(membership, chat, generation_id)
+        if info is None:
             return None
         # A live generation is followed even if nothing newer is written yet; an ended one
         # only while something after `after` is left to read (at least its end).
@@ -244,10 +246,21 @@ def chat_resume_point(
     generation_id = chat.active_stream_id
     if not generation_id or not streams.is_generation_id(generation_id):
         return None
-    info = streams.generation_info(generation_id)
-    if info is None or info.chat_id != str(chat.id) or not info.live:
+    info = _generation_of_chat(membership, chat, generation_id)
+    if info is None or not info.live:
         return None
     return ResumePoint(generation_id, "0")
+
+
+def _generation_of_chat(
+    membership: Membership, chat: Chat, generation_id: str
+) -> streams.GenerationInfo | None:
+    return streams.generation_of(
+        generation_id,
+        workspace_id=membership.workspace_id,
+        user_id=membership.user_id,
+        chat_id=chat.id,
+    )
 
 
 def chat_reply_stop(*, membership: Membership, chat_id: uuid.UUID) -> str | None:
@@ -255,6 +268,10 @@ def chat_reply_stop(*, membership: Membership, chat_id: uuid.UUID) -> str | None
     what was written and appends `abort`). Returns its id, or None when nothing runs."""
     chat = _own_chat(membership, chat_id)
     generation_id = chat.active_stream_id
-    if not generation_id or not streams.generation_request_stop(generation_id):
+    if not generation_id:
+        return None
+    if _generation_of_chat(membership, chat, generation_id) is None:
+        return None
+    if not streams.generation_request_stop(generation_id):
         return None
     return generation_id

@@ -340,15 +340,15 @@ def test_read_query_is_limited_and_a_write_asks_for_approval(
 
     # The token approves exactly that statement, once.
     approve = httpx.post(
-        live.ws_url(f"ai/approvals/{token}/approve"),
-        json={"sql": "DELETE FROM users"},
+        live.ws_url("ai/approvals/approve"),
+        json={"token": token, "sql": "DELETE FROM users"},
         headers=live.headers(),
     )
     assert approve.status_code == 200, approve.text
     assert approve.json()["sql"] == "DELETE FROM users"
     again = httpx.post(
-        live.ws_url(f"ai/approvals/{token}/approve"),
-        json={"sql": "DELETE FROM users"},
+        live.ws_url("ai/approvals/approve"),
+        json={"token": token, "sql": "DELETE FROM users"},
         headers=live.headers(),
     )
     assert again.status_code == 410

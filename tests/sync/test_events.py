@@ -163,5 +163,15 @@ def test_protocol_in_the_query_string_and_errors(server: str, team: Team) -> Non
     assert missing.next("body")["error"]["code"] == "unsupported_protocol"
     outsider = Stream(_url(server, team.workspace), _cookies(team.outsider))
     assert outsider.status == 404
+    # The workspace id is the only id a client chooses here: someone else's workspace answers
+    # exactly what an unknown one does.
+    unknown = Stream(
+        f"{server}/api/v1/workspaces/{uuid.uuid4()}/sync/events", _cookies(team.outsider)
+    )
+    assert unknown.status == 404
+    bodies = [stream.next("body")["error"] for stream in (outsider, unknown)]
+    for body in bodies:
+        body.pop("request_id")
+    assert bodies[0] == bodies[1] == {"code": "not_found", "message": "Workspace not found."}
     anonymous = Stream(_url(server, team.workspace), {})
     assert anonymous.status == 401
