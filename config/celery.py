@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import before_task_publish, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from core.tasks import redact_published_arguments
 
 app = Celery("dbworkbench")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -21,6 +23,11 @@ app.conf.task_publish_retry_policy = {
     "interval_step": 0.5,
     "interval_max": 3,
 }
+
+
+# Task arguments (an email's rendered text with its code, a chat's ids) never reach a log line:
+# the repr Celery logs is redacted on every publish, retries and beat included.
+before_task_publish.connect(redact_published_arguments, weak=False)
 
 
 @task_prerun.connect

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 
 from core import context
 from core.api.errors import error_response
+from core.logging import safe_path
 
 logger = logging.getLogger("dbw.request")
 
@@ -40,14 +41,17 @@ class RequestContextMiddleware:
             context.update(user_id=str(user.pk))
         if request.path in _PROBE_PATHS and response.status_code < 400:
             return
+        # A token in a path (the deprecated ai/approvals/{token}/approve) is logged as its
+        # fingerprint; query strings are never logged.
+        path = safe_path(request.path)
         logger.info(
             "%s %s %s",
             request.method,
-            request.path,
+            path,
             response.status_code,
             extra={
                 "method": request.method,
-                "path": request.path,
+                "path": path,
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
             },
@@ -146,7 +150,9 @@ class DatabaseBusyMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not _is_pool_timeout(exception):
             return None
-        logger.warning("database pool exhausted: %s %s answered 503", request.method, request.path)
+        logger.warning(
+            "database pool exhausted: %s %s answered 503", request.method, safe_path(request.path)
+        )
         return error_response(
             503,
             "service_unavailable",

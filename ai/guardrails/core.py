@@ -10,6 +10,7 @@ from ai.guardrails import lexer
 from ai.guardrails.analysis import RANK, Statement, analyse_statement, render
 from ai.guardrails.limits import effective_limit, limit_query
 from ai.guardrails.rules import ENGINE_DIALECTS, Kind
+from core.logging import exception_origin
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +63,12 @@ def classify(sql: str, dialect: str, max_rows: int | None = None) -> Verdict:
     limited_sql, capped at that many rows."""
     try:
         return _classify(sql, dialect, max_rows)
-    except Exception:
-        logger.exception("SQL guardrail failed; treating the statement as unknown")
+    except Exception as error:
+        # Not the message or traceback text: sqlglot's errors quote the SQL (and its secrets).
+        logger.error(
+            "SQL guardrail failed (%s); treating the statement as unknown",
+            exception_origin(error),
+        )
         return Verdict(
             kind="unknown",
             allowed_readonly=False,
@@ -128,7 +133,7 @@ def _classify(sql: str, dialect: str, max_rows: int | None) -> Verdict:
             if max_rows is not None:
                 limited = _limited_sql(statements[0], engine, max_rows)
         except Exception as error:
-            logger.info("SQL guardrail refused its own rewrite: %s", error)
+            logger.info("SQL guardrail refused its own rewrite (%s)", exception_origin(error))
             allowed = False
             reasons.append("The checked statement could not be rewritten safely.")
 

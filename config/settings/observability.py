@@ -7,14 +7,30 @@ from core.env import env_choice, env_float, env_str, env_url
 
 # ---------------------------------------------------------------------------------------------
 # Logging: JSON lines in production, readable lines in development. Every record carries the
-# request id, user id and workspace id of the request or task it belongs to.
+# request id, user id and workspace id of the request or task it belongs to, and passes
+# core.logging.RedactionFilter on its way out (docs/security.md, "What is logged").
 # ---------------------------------------------------------------------------------------------
 LOG_LEVEL = env_choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
 LOG_FORMAT = env_choice("LOG_FORMAT", ("json", "text"), "json" if IS_PRODUCTION else "text")
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _at_least(level: str) -> str:
+    """LOG_LEVEL, or `level` when LOG_LEVEL is more verbose."""
+    return max(LOG_LEVEL, level, key=_LEVELS.index)
+
+
+# Loggers that write what they are sent at DEBUG: the provider SDKs log every request's body
+# (prompts, the user's SQL), the HTTP clients their traffic, Django every SQL statement with its
+# parameters (session data, hashed tokens) when DEBUG is on. They never go below INFO.
+_QUOTE_AT_DEBUG = ("anthropic", "openai", "httpx", "httpcore", "urllib3", "django.db.backends")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "core.logging.RequestContextFilter"}},
+    "filters": {
+        "context": {"()": "core.logging.RequestContextFilter"},
+        "redact": {"()": "core.logging.RedactionFilter"},
+    },
     "formatters": {
         "json": {
             "()": "core.logging.JsonFormatter",
@@ -30,7 +46,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["context"],
+            "filters": ["context", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
@@ -39,6 +55,10 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "uvicorn.access": {"level": "WARNING"},
         "celery": {"level": LOG_LEVEL},
+        # Quotes the SQL it cannot parse (passwords included); RedactionFilter withholds the
+        # text of what it still says.
+        "sqlglot": {"level": _at_least("ERROR")},
+        **{name: {"level": _at_least("INFO")} for name in _QUOTE_AT_DEBUG},
     },
 }
 

@@ -130,7 +130,8 @@ def test_resume_and_stop_ignore_an_active_generation_of_another_workspace(
     stopped = client.post(url(team.other_workspace, f"chats/{chat_id}/stop"))
     assert _body(stopped) == (204, b"")
     info = streams.generation_info(generation_id)
-    assert info is not None and info.live
+    assert info is not None
+    assert info.live
     assert not streams.redis_client().exists(streams.stop_key(generation_id))
 
 
