@@ -35,10 +35,14 @@ PAGE_PARAMS = [
 ]
 
 
-def _paginator(ordering: str) -> CursorPagination:
+def _paginator(ordering: tuple[str, str]) -> CursorPagination:
     paginator = CursorPagination()
-    paginator.ordering = (ordering, "-row_id" if ordering.startswith("-") else "row_id")
+    paginator.ordering = ordering
     return paginator
+
+
+def _order(ordering: str) -> tuple[str, str]:
+    return ordering, "-row_id" if ordering.startswith("-") else "row_id"
 
 
 class ChatListApi(WorkspaceScopedApi):
@@ -47,8 +51,24 @@ class ChatListApi(WorkspaceScopedApi):
         operation_id="chats_list",
         parameters=[
             OpenApiParameter("connection_id", uuid.UUID),
-            OpenApiParameter("q", str, description="Search in titles."),
-            OpenApiParameter("ordering", str, enum=selectors.CHAT_ORDERINGS),
+            OpenApiParameter(
+                "q",
+                str,
+                description=(
+                    "Titles that contain this, ignoring case. Titles are encrypted: the search "
+                    f"covers the {selectors.TITLE_SCAN_LIMIT:,} most recently updated chats."
+                ),
+            ),
+            OpenApiParameter(
+                "ordering",
+                str,
+                enum=selectors.CHAT_ORDERINGS,
+                description=(
+                    "`title`/`-title` sort the "
+                    f"{selectors.TITLE_SCAN_LIMIT:,} most recently updated chats by title; "
+                    "older ones follow."
+                ),
+            ),
             *PAGE_PARAMS,
         ],
         responses=page_of(ChatOutput),
@@ -60,8 +80,9 @@ class ChatListApi(WorkspaceScopedApi):
             user=request.user,
             connection_id=uuid_param(request, "connection_id"),
             q=text_param(request, "q"),
+            ordering=ordering,
         )
-        paginator = _paginator(ordering)
+        paginator = _paginator(selectors.chat_list_order(ordering))
         page = paginator.paginate_queryset(queryset, request, view=self) or []
         data = ChatOutput([selectors.chat_data(r) for r in page], many=True).data
         return paginator.get_paginated_response(data)
@@ -123,7 +144,7 @@ class ChatMessageListApi(WorkspaceScopedApi):
         chat = selectors.chat_get(
             workspace_id=self.workspace.pk, user=request.user, chat_id=chat_id
         )
-        paginator = _paginator(ordering)
+        paginator = _paginator(_order(ordering))
         page = paginator.paginate_queryset(selectors.chat_messages(chat=chat), request, view=self)
         data = ChatMessageOutput(selectors.message_data_many(page or []), many=True).data
         return paginator.get_paginated_response(data)

@@ -11,6 +11,9 @@ class ChatEntity(e.EntityAdapter):
         "title": e.text(200),
         "connection_id": e.uuid_ref(),
     }
+    # Encrypted since the column `title_encrypted` was added; `title` holds the plaintext of
+    # rows the backfill (manage.py encrypt_chat_titles) has not reached yet.
+    encrypted = {"title": e.Encrypted(legacy_column="title")}
     references = {"connection_id": "connection"}
     private = True
     writers = "author"

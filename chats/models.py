@@ -16,7 +16,12 @@ class Chat(SyncedModel):
         "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
     )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The title (it starts as the user's first message) is encrypted like the rest of the
+    # chat. `title` is the plaintext column of earlier releases: empty once `manage.py
+    # encrypt_chat_titles` has run, emptied by every write, read only while it is not
+    # (core.entities.Encrypted.legacy_column); dropped in a later release.
     title = models.CharField(max_length=200, blank=True, default="")
+    title_encrypted = EncryptedField()
     connection_id = models.UUIDField(null=True, blank=True)
     # The generation streaming now (a Redis stream id), or "" when none is.
     active_stream_id = models.CharField(max_length=64, blank=True, default="")
@@ -29,7 +34,7 @@ class Chat(SyncedModel):
         constraints = synced_constraints("chat")
 
     def __str__(self) -> str:
-        return self.title or f"chat {self.id}"
+        return f"chat {self.id}"  # the title is the author's, and encrypted
 
 
 class MessageRole(models.TextChoices):

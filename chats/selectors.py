@@ -7,7 +7,8 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import IntegerField, QuerySet
+from django.db.models.expressions import RawSQL
 
 from chats.entity import ChatEntity, ChatMessageEntity
 from chats.models import Chat, ChatMessage
@@ -17,6 +18,10 @@ CHAT_ORDERINGS = ("-updated_at", "updated_at", "-created_at", "created_at", "tit
 MESSAGE_ORDERINGS = ("created_at", "-created_at")
 # Messages returned inline with a chat; the messages endpoint pages through all of them.
 INLINE_MESSAGES = 200
+# Titles are encrypted, so the database can neither search nor sort them: `q` and the title
+# orderings decrypt the titles of the member's most recently updated chats, this many at most
+# (docs/api.md, chats). Older chats are not searched, and come last when sorting by title.
+TITLE_SCAN_LIMIT = 2000
 
 
 def chat_list(
@@ -25,13 +30,60 @@ def chat_list(
     user: Any,
     connection_id: str | None = None,
     q: str | None = None,
+    ordering: str = "-updated_at",
 ) -> QuerySet[Chat]:
+    """The member's live chats; order them with chat_list_order(ordering). `q` finds titles
+    that contain it, ignoring case."""
     queryset = Chat.objects.filter(workspace_id=workspace_id, author_id=user.pk, deleted=False)
     if connection_id:
         queryset = queryset.filter(connection_id=connection_id)
+    by_title = ordering.lstrip("-") == "title"
+    if not q and not by_title:
+        return queryset
+    titles = _recent_titles(queryset)
     if q:
-        queryset = queryset.filter(title__icontains=q)
+        needle = q.casefold()
+        titles = [(chat_id, title) for chat_id, title in titles if needle in title.casefold()]
+        queryset = queryset.filter(id__in=[chat_id for chat_id, _ in titles])
+    if by_title:
+        ranked = sorted(
+            titles,
+            key=lambda item: (item[1].casefold(), item[1], str(item[0])),
+            reverse=ordering.startswith("-"),
+        )
+        # Chats beyond the scan (no q) rank after every scanned one.
+        queryset = queryset.annotate(
+            title_rank=RawSQL(
+                'coalesce(array_position(%s::uuid[], "chats_chat"."id"), %s)',
+                ([str(chat_id) for chat_id, _ in ranked], len(ranked) + 1),
+                output_field=IntegerField(),
+            )
+        )
     return queryset
+
+
+def chat_list_order(ordering: str) -> tuple[str, str]:
+    """The pagination order of chat_list(ordering=...): the field, then the row id."""
+    if ordering.lstrip("-") == "title":
+        return "title_rank", "row_id"  # the rank already runs in the direction asked for
+    return ordering, "-row_id" if ordering.startswith("-") else "row_id"
+
+
+def _recent_titles(queryset: QuerySet[Chat]) -> list[tuple[uuid.UUID, str]]:
+    """(id, decrypted title) of the TITLE_SCAN_LIMIT most recently updated chats."""
+    rows = list(
+        queryset.only("row_id", "id", "workspace_id", "title", "title_encrypted").order_by(
+            "-updated_at", "-row_id"
+        )[:TITLE_SCAN_LIMIT]
+    )
+    titles = ChatEntity.read_many(rows, "title")
+    return [(row.id, title or "") for row, title in zip(rows, titles, strict=True)]
+
+
+def chat_title(chat: Chat) -> str:
+    """The chat's title, decrypted ("" when it has none yet)."""
+    title = ChatEntity.read(chat, "title")
+    return title if isinstance(title, str) else ""
 
 
 def chat_get(*, workspace_id: uuid.UUID, user: Any, chat_id: uuid.UUID) -> Chat:

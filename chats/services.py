@@ -12,9 +12,11 @@ transaction, which must be bound (core.tenancy) to the workspace and to the auth
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from chats.entity import ChatEntity, ChatMessageEntity
@@ -29,6 +31,7 @@ from core.entity_writes import (
     validate,
 )
 from core.exceptions import Conflict, NotFound
+from core.tenancy.system import system_context
 from core.versioning import SERVER_WRITER, VersionClock
 from workspaces.models import Membership
 
@@ -358,3 +361,83 @@ def chat_message_delete(
         writer=api_writer(membership.user),
         expected_version=expected_version,
     )
+
+
+# --- the title backfill ------------------------------------------------------------------------
+
+TITLE_BACKFILL_BATCH = 500
+
+
+@dataclass
+class TitleBackfillReport:
+    workspaces: int = 0
+    encrypted: int = 0
+    erased: int = 0  # plaintext titles of deleted chats, erased rather than encrypted
+    batches: int = 0
+    remaining: int = 0  # rows still holding a plaintext title (locked by a writer meanwhile)
+
+
+def chat_titles_plaintext_count() -> int:
+    """How many chats still hold a plaintext title (every workspace, every author)."""
+    with system_context():
+        return Chat.objects.exclude(title="").count()
+
+
+def chat_titles_encrypt_plaintext(
+    *,
+    batch_size: int = TITLE_BACKFILL_BATCH,
+    lock_timeout_ms: int = 2000,
+    on_batch: Callable[[TitleBackfillReport], None] | None = None,
+) -> TitleBackfillReport:
+    """Encrypt the plaintext titles earlier releases wrote (`title` → `title_encrypted`) and
+    empty the plaintext column, while the service runs (manage.py encrypt_chat_titles).
+
+    Workspaces one by one, rows by primary key in batches; each batch is one short transaction
+    bound to the system operator and the workspace (row-level security), with a lock timeout,
+    that locks its rows skipping those a writer holds (a request never waits on the backfill
+    for more than one batch, and the backfill never waits on a request: a skipped row is taken
+    by the next run, or was just written, encrypted, by the request). The wire value does not
+    change, so neither does the row's version (`app.maintenance = reencrypt` lets
+    `core_sync_guard` accept that) and devices pull nothing new. Deleted chats have their
+    plaintext title erased, as every tombstone's content is. Idempotent: a run that stops half
+    way is resumed by running it again."""
+    report = TitleBackfillReport()
+    with system_context():
+        workspaces = list(
+            Chat.objects.exclude(title="")
+            .order_by("workspace_id")
+            .values_list("workspace_id", flat=True)
+            .distinct()
+        )
+    for workspace_id in workspaces:
+        report.workspaces += 1
+        last = 0
+        while True:
+            with system_context(workspace_id=workspace_id):
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT set_config('lock_timeout', %s, true)", [f"{lock_timeout_ms}ms"]
+                    )
+                    cursor.execute("SELECT set_config('app.maintenance', 'reencrypt', true)")
+                rows = list(
+                    Chat.objects.filter(workspace_id=workspace_id, row_id__gt=last)
+                    .exclude(title="")
+                    .order_by("row_id")
+                    .select_for_update(skip_locked=True)[:batch_size]
+                )
+                if not rows:
+                    break
+                for row in rows:
+                    if row.deleted:
+                        row.title = ""
+                        report.erased += 1
+                    else:
+                        ChatEntity.apply(row, {"title": row.title})  # seals it, empties `title`
+                        report.encrypted += 1
+                Chat.objects.bulk_update(rows, ["title", "title_encrypted"])
+                last = rows[-1].row_id
+            report.batches += 1
+            if on_batch is not None:
+                on_batch(report)
+    report.remaining = chat_titles_plaintext_count()
+    return report

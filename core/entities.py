@@ -173,9 +173,16 @@ def _check_size(field: str, value: Any, max_bytes: int) -> None:
 
 @dataclass(frozen=True)
 class Encrypted:
-    """A wire field stored encrypted in `<name>_encrypted`; JSON values when `json` is set."""
+    """A wire field stored encrypted in `<name>_encrypted`; JSON values when `json` is set.
+
+    `legacy_column` names the text column that held the field in plaintext before it was
+    encrypted (chat titles), while the backfill that encrypts old rows has not reached every
+    row: a non-empty value there is read as the field's value (it is either a row not yet
+    encrypted or a write by a previous release during a rolling deploy, and so the newest), and
+    every write of the field, and every tombstone, empties it."""
 
     json: bool = False
+    legacy_column: str = ""
 
 
 class EntityAdapter:
@@ -237,16 +244,29 @@ class EntityAdapter:
             spec = cls.encrypted.get(name)
             if spec is None:
                 setattr(row, name, value)
-            elif spec.json:
+                continue
+            if spec.json:
                 seal_json(row, f"{name}_encrypted", value)
             else:
                 seal(row, f"{name}_encrypted", value)
+            if spec.legacy_column:
+                setattr(row, spec.legacy_column, "")
+
+    @classmethod
+    def legacy_columns(cls) -> list[str]:
+        """The plaintext columns of encrypted fields still being migrated (Encrypted.
+        legacy_column): emptied with the encrypted ones by a tombstone."""
+        return [spec.legacy_column for spec in cls.encrypted.values() if spec.legacy_column]
 
     @classmethod
     def read(cls, row: SyncedModel, name: str) -> Any:
         spec = cls.encrypted.get(name)
         if spec is None:
             return getattr(row, name)
+        if spec.legacy_column:
+            legacy = getattr(row, spec.legacy_column)
+            if legacy or getattr(row, f"{name}_encrypted") is None:
+                return legacy
         if spec.json:
             return unseal_json(row, f"{name}_encrypted")
         return unseal(row, f"{name}_encrypted")
@@ -258,9 +278,20 @@ class EntityAdapter:
         spec = cls.encrypted.get(name)
         if spec is None:
             return [getattr(row, name) for row in rows]
-        if spec.json:
-            return unseal_json_many(rows, f"{name}_encrypted")
-        return unseal_many(rows, f"{name}_encrypted")
+        unseal_page = unseal_json_many if spec.json else unseal_many
+        if not spec.legacy_column:
+            return unseal_page(rows, f"{name}_encrypted")
+        out = [getattr(row, spec.legacy_column) for row in rows]
+        sealed = [
+            index
+            for index, row in enumerate(rows)
+            if not out[index] and getattr(row, f"{name}_encrypted") is not None
+        ]
+        for index, value in zip(
+            sealed, unseal_page([rows[i] for i in sealed], f"{name}_encrypted"), strict=True
+        ):
+            out[index] = value
+        return out
 
     @classmethod
     def serialize(cls, row: SyncedModel, *, include_secrets: bool = True) -> dict[str, Any]:

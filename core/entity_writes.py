@@ -256,9 +256,16 @@ def entity_update(
 def _tombstone_in_memory(
     adapter: type[EntityAdapter], row: SyncedModel, now: datetime
 ) -> list[str]:
-    cleared = [name for name in adapter.encrypted if getattr(row, f"{name}_encrypted") is not None]
-    for name in adapter.encrypted:
+    cleared = [
+        name
+        for name, spec in adapter.encrypted.items()
+        if getattr(row, f"{name}_encrypted") is not None
+        or (spec.legacy_column and getattr(row, spec.legacy_column))
+    ]
+    for name, spec in adapter.encrypted.items():
         setattr(row, f"{name}_encrypted", None)
+        if spec.legacy_column:
+            setattr(row, spec.legacy_column, "")
     row.deleted = True
     row.deleted_at = now
     return cleared
@@ -315,6 +322,7 @@ def entity_tombstone_many(
     live = rows.filter(deleted=False).order_by("row_id")
     last = 0
     encrypted_columns = [f"{name}_encrypted" for name in adapter.encrypted]
+    encrypted_columns += adapter.legacy_columns()
     while True:
         batch = list(live.filter(row_id__gt=last).select_for_update()[:BULK_BATCH])
         if not batch:

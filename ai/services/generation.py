@@ -37,6 +37,7 @@ from ai.providers import (
 from ai.schema import select_schema
 from ai.services import approvals, usage
 from ai.services.worker_db import worker_db
+from chats import selectors as chat_selectors
 from chats import services as chat_services
 from core.tasks import enqueue_on_commit
 
@@ -326,7 +327,7 @@ class Generation:
                     chat_id=self.chat_id,
                     generation_id=self.generation_id,
                 )
-                if chat is not None and not chat.title and not chat.deleted:
+                if chat is not None and not chat.deleted and not chat_selectors.chat_title(chat):
                     enqueue_on_commit(
                         "ai.title_chat",
                         self.workspace_id,

@@ -42,7 +42,7 @@ def _chat_title_write(*, workspace_id: Any, user_id: Any, chat_id: uuid.UUID) ->
         chat = chat_services.chat_for_update(
             workspace_id=workspace_id, user_id=user_id, chat_id=chat_id
         )
-        if chat is None or chat.title:
+        if chat is None or chat_selectors.chat_title(chat):
             return None
         messages = chat_selectors.chat_first_messages(
             workspace_id=workspace_id, user_id=user_id, chat_id=chat_id, count=4
@@ -81,7 +81,7 @@ def _chat_title_write(*, workspace_id: Any, user_id: Any, chat_id: uuid.UUID) ->
         chat = chat_services.chat_for_update(
             workspace_id=workspace_id, user_id=user_id, chat_id=chat_id
         )
-        if chat is None or chat.title:
+        if chat is None or chat_selectors.chat_title(chat):
             return None
         chat_services.chat_set_title(chat, title)
     return title
