@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from config.settings.base import DJANGO_ENV, IS_PRODUCTION
 from core.env import env_choice, env_float, env_str, env_url
 
@@ -24,7 +26,7 @@ def _at_least(level: str) -> str:
 # (prompts, the user's SQL), the HTTP clients their traffic, Django every SQL statement with its
 # parameters (session data, hashed tokens) when DEBUG is on. They never go below INFO.
 _QUOTE_AT_DEBUG = ("anthropic", "openai", "httpx", "httpcore", "urllib3", "django.db.backends")
-LOGGING = {
+LOGGING: dict[str, Any] = {  # logging.config.dictConfig's schema
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
