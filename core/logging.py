@@ -129,9 +129,18 @@ def _withheld(record: logging.LogRecord) -> bool:
 
 
 def _without_task_arguments(value: Any) -> Any:
+    """Celery's context of a record (the `data` extra, the format arguments) without the task's
+    arguments, its other texts (the exception, the traceback) redacted."""
     if isinstance(value, dict) and any(key in value for key in _CELERY_ARGUMENT_KEYS):
         return {
-            key: (REDACTED if key in _CELERY_ARGUMENT_KEYS else item) for key, item in value.items()
+            key: (
+                REDACTED
+                if key in _CELERY_ARGUMENT_KEYS
+                else redact_text(item)
+                if isinstance(item, str)
+                else item
+            )
+            for key, item in value.items()
         }
     return value
 

@@ -148,7 +148,8 @@ def test_celery_records_lose_the_arguments_of_messages_published_before(
         "runtime": 0.1,
         "return_value": 1,
         "description": "raised unexpected",
-        "exc": "ValueError()",
+        "exc": f"ValueError('postgres://app:{CANARY}@db/x')",
+        "traceback": f"Traceback ...\nValueError: postgres://app:{CANARY}@db/x",
         "eta": None,
     }
     out = _render(_celery_record(name, fmt, context, level))
