@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 
 from ai.models import AiUsage
+from chats import selectors as chat_selectors
 from chats.entity import ChatMessageEntity
 from chats.models import Chat, ChatMessage
 from core.tenancy import db_context
@@ -82,6 +83,13 @@ def chat_row(live: Live, chat_id: Any) -> Chat | None:
         return Chat.objects.filter(id=chat_id).first()
 
 
+def chat_title(live: Live, chat_id: Any) -> str:
+    """The chat's title, decrypted ("" until the worker has written one)."""
+    with db_context(workspace_id=live.workspace.pk, user_id=live.owner.pk):
+        chat = Chat.objects.filter(id=chat_id).first()
+        return chat_selectors.chat_title(chat) if chat is not None else ""
+
+
 # ---------------------------------------------------------------------------------------------
 def test_plain_answer_streams_the_protocol_and_is_saved(live: Live, llm: FakeLLMServer) -> None:
     llm.enqueue(text("Use SELECT count(*) FROM users;", usage=(120, 9), path="/messages"))
@@ -143,8 +151,8 @@ def test_plain_answer_streams_the_protocol_and_is_saved(live: Live, llm: FakeLLM
     with db_context(workspace_id=live.workspace.pk, user_id=live.owner.pk):
         usage = AiUsage.objects.get(workspace=live.workspace, model="claude-fake")
     assert (usage.requests, usage.input_tokens, usage.output_tokens) == (1, 120, 9)
-    wait_for(lambda: (chat_row(live, chat_id) or Chat()).title)
-    assert chat_row(live, chat_id).title == "How many users are there?"  # type: ignore[union-attr]
+    wait_for(lambda: chat_title(live, chat_id))
+    assert chat_title(live, chat_id) == "How many users are there?"
 
     # The provider got our system prompt and the question.
     chat_request = next(r for r in llm.requests if r.path.endswith("/messages"))
@@ -174,8 +182,8 @@ def test_model_titles_a_new_chat(live: Live, llm: FakeLLMServer) -> None:
     )
     chat_id = uuid.uuid4()
     assert send(live, chat_id, [user_message("count users")]).done
-    wait_for(lambda: (chat_row(live, chat_id) or Chat()).title)
-    assert chat_row(live, chat_id).title == "Counting users"  # type: ignore[union-attr]
+    wait_for(lambda: chat_title(live, chat_id))
+    assert chat_title(live, chat_id) == "Counting users"
 
 
 def test_provider_error_becomes_an_error_chunk_with_the_user_message(

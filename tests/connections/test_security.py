@@ -59,7 +59,9 @@ class Planted:
             membership = Membership.objects.select_related("workspace", "user").get(
                 workspace=team.workspace, user=team.member
             )
-            chat = chat_services.chat_create(membership=membership, fields={"title": "t"})
+            chat = chat_services.chat_create(
+                membership=membership, fields={"title": self._plant("chats.chat", "title")}
+            )
             chat_services.chat_message_append(
                 membership=membership,
                 fields={
