@@ -9,7 +9,7 @@ from celery.signals import before_task_publish, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from core.tasks import redact_published_arguments
+from core.logging import redact_published_arguments
 
 app = Celery("dbworkbench")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -4,6 +4,7 @@ import hashlib
 import json
 import logging
 import re
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -149,7 +150,7 @@ class RedactionFilter(logging.Filter):
     """The last lock before a line is written: on every handler, for every logger.
 
     Celery task arguments are dropped (their repr is redacted when a task is published, see
-    core.tasks.task_arguments_repr; this catches messages published before that and the pool's
+    task_arguments_repr; this catches messages published before that and the pool's
     DEBUG line, which shows the raw body); libraries that quote their input (QUOTES_INPUT) keep
     only their level and name; any message is passed through redact_text."""
 
@@ -185,6 +186,47 @@ class RedactionFilter(logging.Filter):
             value = record.__dict__.get(key)
             if isinstance(value, str):
                 record.__dict__[key] = safe_path(value)
+
+
+def _shape(value: Any) -> str:
+    """An argument as logs may show it: ids (UUIDs), numbers, booleans and None as they are;
+    anything else by its type and size only."""
+    if value is None or isinstance(value, bool | int | float):
+        return repr(value)
+    if isinstance(value, uuid.UUID) or (isinstance(value, str) and _UUID.fullmatch(value)):
+        return repr(str(value))
+    if isinstance(value, str):
+        return f"<str: {len(value)} chars>"
+    if isinstance(value, dict):
+        return f"<dict: {len(value)} keys>"
+    if isinstance(value, list | tuple):
+        return f"<{type(value).__name__}: {len(value)} items>"
+    return f"<{type(value).__name__}>"
+
+
+def task_arguments_repr(args: Any, kwargs: Any) -> tuple[str, str]:
+    """(argsrepr, kwargsrepr) of a task message: what the worker logs when it receives, runs,
+    retries or fails the task (Celery's default is the full repr: an email task's would be
+    the rendered message, verification code and invitation link included)."""
+    args_repr = "(" + ", ".join(_shape(value) for value in args or ()) + ")"
+    items = (f"{key!r}: {_shape(value)}" for key, value in (kwargs or {}).items())
+    kwargs_repr = "{" + ", ".join(items) + "}"
+    return args_repr, kwargs_repr
+
+
+def redact_published_arguments(
+    body: Any = None, headers: dict[str, Any] | None = None, **_: Any
+) -> None:
+    """`before_task_publish` receiver (connected in config/celery.py, so every process that
+    publishes, web, worker retries and beat, runs it): replaces the message's argsrepr and
+    kwargsrepr, which Celery logs, with task_arguments_repr. The arguments themselves travel
+    unchanged."""
+    if headers is None or "argsrepr" not in headers:
+        return
+    args, kwargs = ((), {})
+    if isinstance(body, list | tuple) and len(body) >= 2:
+        args, kwargs = body[0], body[1]
+    headers["argsrepr"], headers["kwargsrepr"] = task_arguments_repr(args, kwargs)
 
 
 _TRACEBACKS = logging.Formatter()

@@ -9,8 +9,6 @@ a wrong name fails in the request, not silently in the broker.
 from __future__ import annotations
 
 import os
-import re
-import uuid
 from functools import partial
 from typing import Any
 
@@ -41,50 +39,6 @@ class FireAndForget(Task[..., Any]):
 
     def AsyncResult(self, task_id: str, **kwargs: Any) -> Any:
         return Unobserved(task_id)
-
-
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
-def _shape(value: Any) -> str:
-    """An argument as logs may show it: ids (UUIDs), numbers, booleans and None as they are;
-    anything else by its type and size only."""
-    if value is None or isinstance(value, bool | int | float):
-        return repr(value)
-    if isinstance(value, uuid.UUID) or (isinstance(value, str) and _UUID.fullmatch(value)):
-        return repr(str(value))
-    if isinstance(value, str):
-        return f"<str: {len(value)} chars>"
-    if isinstance(value, dict):
-        return f"<dict: {len(value)} keys>"
-    if isinstance(value, list | tuple):
-        return f"<{type(value).__name__}: {len(value)} items>"
-    return f"<{type(value).__name__}>"
-
-
-def task_arguments_repr(args: Any, kwargs: Any) -> tuple[str, str]:
-    """(argsrepr, kwargsrepr) of a task message: what the worker logs when it receives, runs,
-    retries or fails the task (Celery's default is the full repr: an email task's would be
-    the rendered message, verification code and invitation link included)."""
-    args_repr = "(" + ", ".join(_shape(value) for value in args or ()) + ")"
-    items = (f"{key!r}: {_shape(value)}" for key, value in (kwargs or {}).items())
-    kwargs_repr = "{" + ", ".join(items) + "}"
-    return args_repr, kwargs_repr
-
-
-def redact_published_arguments(
-    body: Any = None, headers: dict[str, Any] | None = None, **_: Any
-) -> None:
-    """`before_task_publish` receiver (connected in config/celery.py, so every process that
-    publishes, web, worker retries and beat, runs it): replaces the message's argsrepr and
-    kwargsrepr, which Celery logs, with task_arguments_repr. The arguments themselves travel
-    unchanged."""
-    if headers is None or "argsrepr" not in headers:
-        return
-    args, kwargs = ((), {})
-    if isinstance(body, list | tuple) and len(body) >= 2:
-        args, kwargs = body[0], body[1]
-    headers["argsrepr"], headers["kwargsrepr"] = task_arguments_repr(args, kwargs)
 
 
 def task_named(name: str) -> Any:

@@ -25,8 +25,9 @@ from core.logging import (
     fingerprint,
     redact_text,
     safe_path,
+    task_arguments_repr,
 )
-from core.tasks import enqueue_on_commit, task_arguments_repr
+from core.tasks import enqueue_on_commit
 from tests.factories import UserFactory, add_member, make_workspace
 from tests.fakes.llm_server import FakeLLMServer, text
 
