@@ -189,9 +189,9 @@ class SecretDelivery(models.Model):
                     "workspace_id",
                     "entity",
                     "row_id",
-                    "secret_version",
                     "user_id",
                     "client_id",
+                    "secret_version",
                 ),
                 name="sync_delivery_unique",
             )

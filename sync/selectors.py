@@ -119,6 +119,8 @@ def sync_pull(
         if include_secrets
         else []
     )
+    if deliveries:
+        deliveries = _not_yet_recorded(workspace.pk, user.pk, client_id, deliveries)
     return PullPage(
         changes=changes,
         cursor=encode_cursor(workspace_id=workspace.pk, version=next_version, horizon=horizon),
@@ -201,6 +203,41 @@ def _delivery(
     if adapter is None or not any(data.get(name) is not None for name in adapter.secret_fields):
         return None
     return Delivery(adapter.entity, row.id, secret_version(adapter, row))
+
+
+_RECORDED_SQL = (
+    "SELECT p.entity, p.row_id, d.secret_version "
+    "FROM unnest(%s::text[], %s::uuid[]) AS p(entity, row_id) "
+    "CROSS JOIN LATERAL (SELECT secret_version FROM sync_secretdelivery "
+    "WHERE workspace_id = %s AND entity = p.entity AND row_id = p.row_id "
+    "AND user_id = %s AND client_id = %s OFFSET 0) AS d"
+)
+
+
+def _not_yet_recorded(
+    workspace_id: uuid.UUID, user_id: Any, client_id: str, deliveries: list[Delivery]
+) -> list[Delivery]:
+    """The deliveries this device has not had yet, by one indexed read in the pull's snapshot:
+    a page of rows whose secrets it already holds (a row changed beside its secrets, a
+    re-pull) then costs no write and no second transaction. A delivery recorded meanwhile by a
+    concurrent pull of the same device is dropped by the INSERT's ON CONFLICT."""
+    # One index probe per row of the page (the unique key leads with workspace, entity, row,
+    # user, client), so the cost follows the page, not everything the device received before.
+    # OFFSET 0 keeps the planner from flattening the lateral subquery into a join that would
+    # read all of the device's deliveries first.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RECORDED_SQL,
+            [
+                [d.entity for d in deliveries],
+                [str(d.row_id) for d in deliveries],
+                str(workspace_id),
+                str(user_id),
+                client_id,
+            ],
+        )
+        known = {(entity, row_id, version) for entity, row_id, version in cursor.fetchall()}
+    return [d for d in deliveries if (d.entity, d.row_id, d.secret_version) not in known]
 
 
 def secret_version(adapter: type[EntityAdapter], row: SyncedModel) -> int:

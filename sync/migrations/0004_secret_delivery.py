@@ -34,9 +34,9 @@ class Migration(migrations.Migration):
                             "workspace_id",
                             "entity",
                             "row_id",
-                            "secret_version",
                             "user_id",
                             "client_id",
+                            "secret_version",
                         ),
                         name="sync_delivery_unique",
                     )

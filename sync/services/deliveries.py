@@ -41,7 +41,7 @@ def record_secret_deliveries(
             "SELECT %s, d.entity, d.row_id, d.secret_version, d.conflict_id, %s, %s, now() "
             "FROM unnest(%s::text[], %s::uuid[], %s::bigint[], %s::uuid[]) "
             "AS d(entity, row_id, secret_version, conflict_id) "
-            "ON CONFLICT (workspace_id, entity, row_id, secret_version, user_id, client_id) "
+            "ON CONFLICT (workspace_id, entity, row_id, user_id, client_id, secret_version) "
             "DO NOTHING",
             [
                 str(workspace_id),

@@ -115,6 +115,34 @@ def test_one_statement_records_a_whole_page(team: Team) -> None:
     inserts = [q["sql"] for q in queries if "INSERT INTO sync_secretdelivery" in q["sql"]]
     assert len(inserts) == 1
     assert {str(d.row_id) for d in _ledger(team)} == set(ids)
+    # Pulled again: the page's secrets are known to be on the device, nothing is written.
+    with CaptureQueriesContext(connection) as queries:
+        again = Device(bob.http, bob.workspace, client_id=bob.client_id).pull_page(limit=500)
+    assert len(again["changes"]) == 3
+    assert not [q for q in queries if "INSERT INTO sync_secretdelivery" in q["sql"]]
+    assert len(_ledger(team)) == 3
+
+
+def test_the_lookup_of_recorded_deliveries_probes_the_page_rows_only(team: Team) -> None:
+    """What a device already holds is looked up row by row of the page through the unique
+    key, never by reading everything the device received (that grows with its history)."""
+    from sync.selectors import _RECORDED_SQL
+
+    cid, _, _ = _plant(device(team, "owner"))
+    bob = device(team, "member")
+    bob.pull_all()
+    with (
+        db_context(workspace_id=team.workspace.pk, user_id=team.member.pk),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "EXPLAIN " + _RECORDED_SQL,
+            [["connection"], [cid], str(team.workspace.pk), str(team.member.pk), bob.client_id],
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Nested Loop" in plan, plan
+    assert "sync_delivery_unique" in plan, plan
+    assert "row_id = p.row_id" in plan, plan
 
 
 def test_the_ledger_holds_no_value(team: Team) -> None:
