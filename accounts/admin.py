@@ -15,7 +15,7 @@ from accounts.models import SignInDevice, User
 from accounts.services.account import user_deactivate, verification_link_send
 
 
-class EmailAddressInline(admin.TabularInline):
+class EmailAddressInline(admin.TabularInline[EmailAddress, User]):
     model = EmailAddress
     extra = 0
     fields = ("email", "verified", "primary")
@@ -23,7 +23,7 @@ class EmailAddressInline(admin.TabularInline):
     can_delete = False
 
 
-class UserSessionInline(admin.TabularInline):
+class UserSessionInline(admin.TabularInline[UserSession, User]):
     model = UserSession
     extra = 0
     fields = ("ip", "user_agent", "created_at", "last_seen_at")
@@ -32,7 +32,7 @@ class UserSessionInline(admin.TabularInline):
     ordering = ("-last_seen_at",)
 
 
-class SignInDeviceInline(admin.TabularInline):
+class SignInDeviceInline(admin.TabularInline[SignInDevice, User]):
     model = SignInDevice
     extra = 0
     fields = ("user_agent", "last_ip", "first_seen_at", "last_seen_at")
@@ -40,13 +40,13 @@ class SignInDeviceInline(admin.TabularInline):
     can_delete = False
 
 
-class UserCreateForm(AdminUserCreationForm):
+class UserCreateForm(AdminUserCreationForm[User]):
     class Meta(AdminUserCreationForm.Meta):
         model = User
         fields = ("email",)
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(UserChangeForm[User]):
     class Meta(UserChangeForm.Meta):
         model = User
         fields = "__all__"
@@ -68,7 +68,7 @@ class MfaFilter(admin.SimpleListFilter):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin[User]):
     ordering = ("-created_at",)
     list_display = (
         "email",

@@ -91,7 +91,7 @@ def payload_to_message(payload: dict[str, Any]) -> EmailMultiAlternatives:
         message.content_subtype = "html"
     if payload.get("html"):
         message.attach_alternative(payload["html"], "text/html")
-    message.idempotency_key = payload["id"]  # type: ignore[attr-defined]
+    message.idempotency_key = payload["id"]  # type: ignore[attr-defined]  # our own, read by accounts.email
     return message
 
 

@@ -97,7 +97,7 @@ def on_password_changed(sender: Any, request: HttpRequest, user: Any, **kwargs: 
         request=request,
     )
     if _is_app_client(request):
-        request.allauth.headless._pre_user = AnonymousUser()  # type: ignore[attr-defined]
+        request.allauth.headless._pre_user = AnonymousUser()  # type: ignore[attr-defined]  # set by allauth's middleware
     emit_security_event(user=user, action=SecurityAction.PASSWORD_CHANGED, request=request)
 
 
@@ -109,7 +109,7 @@ def on_password_set(sender: Any, request: HttpRequest, user: Any, **kwargs: Any)
         request=request,
     )
     if _is_app_client(request):
-        request.allauth.headless._pre_user = AnonymousUser()  # type: ignore[attr-defined]
+        request.allauth.headless._pre_user = AnonymousUser()  # type: ignore[attr-defined]  # set by allauth's middleware
     emit_security_event(user=user, action=SecurityAction.PASSWORD_SET, request=request)
 
 

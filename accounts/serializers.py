@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
 
-class AccountOutput(serializers.Serializer):
+class AccountOutput(serializers.Serializer[Mapping[str, object]]):
     id = serializers.UUIDField()
     email = serializers.EmailField(allow_null=True)
     email_verified = serializers.BooleanField()
@@ -18,7 +20,7 @@ class AccountOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class AccountUpdateInput(serializers.Serializer):
+class AccountUpdateInput(serializers.Serializer[dict[str, object]]):
     display_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
     avatar_url = serializers.URLField(
         max_length=500, allow_blank=True, required=False, help_text="https URL, or empty."
@@ -30,7 +32,7 @@ class AccountUpdateInput(serializers.Serializer):
         return value
 
 
-class AppTokensOutput(serializers.Serializer):
+class AppTokensOutput(serializers.Serializer[Mapping[str, object]]):
     user = AccountOutput()
     session_token = serializers.CharField(
         help_text="X-Session-Token for /_allauth/app/v1/ (reauthenticate, 2FA, sessions, …)."
@@ -42,12 +44,12 @@ class AppTokensOutput(serializers.Serializer):
     access_token_expires_in = serializers.IntegerField(help_text="Seconds.")
 
 
-class GuestUpgradeInput(serializers.Serializer):
+class GuestUpgradeInput(serializers.Serializer[dict[str, object]]):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
 
-class GuestUpgradeStartedOutput(serializers.Serializer):
+class GuestUpgradeStartedOutput(serializers.Serializer[Mapping[str, object]]):
     email = serializers.EmailField()
     code_sent = serializers.BooleanField(
         help_text="Always true: a 6-digit code goes to the address unless it is already taken, "
@@ -55,11 +57,11 @@ class GuestUpgradeStartedOutput(serializers.Serializer):
     )
 
 
-class VerificationCodeInput(serializers.Serializer):
+class VerificationCodeInput(serializers.Serializer[dict[str, object]]):
     code = serializers.CharField(max_length=32)
 
 
-class DesktopOAuthStartInput(serializers.Serializer):
+class DesktopOAuthStartInput(serializers.Serializer[dict[str, object]]):
     provider = serializers.ChoiceField(choices=["google", "github"])
     code_challenge = serializers.CharField(max_length=128)
     code_challenge_method = serializers.ChoiceField(choices=["S256"], default="S256")
@@ -73,23 +75,23 @@ class DesktopOAuthStartInput(serializers.Serializer):
     )
 
 
-class DesktopOAuthCompleteInput(serializers.Serializer):
+class DesktopOAuthCompleteInput(serializers.Serializer[dict[str, object]]):
     flow = serializers.CharField(max_length=100)
     error = serializers.CharField(max_length=100, required=False)
 
 
-class DesktopOAuthTokenInput(serializers.Serializer):
+class DesktopOAuthTokenInput(serializers.Serializer[dict[str, object]]):
     code = serializers.CharField(max_length=100)
     code_verifier = serializers.CharField(max_length=128)
 
 
-class PendingFlowOutput(serializers.Serializer):
+class PendingFlowOutput(serializers.Serializer[Mapping[str, object]]):
     id = serializers.CharField()
     is_pending = serializers.BooleanField(required=False)
     types = serializers.ListField(child=serializers.CharField(), required=False)
 
 
-class DesktopOAuthTokenOutput(serializers.Serializer):
+class DesktopOAuthTokenOutput(serializers.Serializer[Mapping[str, object]]):
     status = serializers.ChoiceField(
         choices=["authenticated", "pending"],
         help_text="`pending`: finish the named flow on /_allauth/app/v1/ with the session "
@@ -104,17 +106,17 @@ class DesktopOAuthTokenOutput(serializers.Serializer):
     flows = PendingFlowOutput(many=True, required=False)
 
 
-class TotpQrCodeOutput(serializers.Serializer):
+class TotpQrCodeOutput(serializers.Serializer[Mapping[str, object]]):
     totp_url = serializers.CharField(help_text="otpauth://totp/… URI.")
     secret = serializers.CharField(help_text="Base32 secret, for manual entry.")
     qr_code = serializers.CharField(help_text="data:image/svg+xml;base64,… of the otpauth URI.")
 
 
-class EmailVerifyLinkInput(serializers.Serializer):
+class EmailVerifyLinkInput(serializers.Serializer[dict[str, object]]):
     key = serializers.CharField(max_length=500)
 
 
-class EmailVerifiedOutput(serializers.Serializer):
+class EmailVerifiedOutput(serializers.Serializer[Mapping[str, object]]):
     email = serializers.EmailField()
     verified = serializers.BooleanField()
 
@@ -130,7 +132,7 @@ DeletionBlockerOutput = inline_serializer(
 )
 
 
-class AccountExportOutput(serializers.Serializer):
+class AccountExportOutput(serializers.Serializer[Mapping[str, object]]):
     exported_at = serializers.DateTimeField()
     user = serializers.DictField()
     email_addresses = serializers.ListField(child=serializers.DictField())

@@ -19,7 +19,7 @@ def _backoff(retries: int) -> int:
 
 
 @shared_task(name="accounts.send_email", bind=True, acks_late=True, max_retries=None)
-def send_email(self: Task, payload: dict[str, Any]) -> int:
+def send_email(self: Task[[dict[str, Any]], int], payload: dict[str, Any]) -> int:
     """Send one rendered message (accounts.mailer.message_to_payload) with EMAIL_BACKEND.
 
     Transient failures (network, 429, 5xx) are retried with exponential backoff up to

@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import stripe
 from django.conf import settings
@@ -22,6 +22,8 @@ from core.exceptions import ApplicationError
 logger = logging.getLogger(__name__)
 
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("3b8f7a52-6c1e-4f0e-8d7a-0c4b9e2f6a11")
+
+_T = TypeVar("_T")
 
 
 class PaymentProviderError(ApplicationError):
@@ -103,7 +105,7 @@ def subscription_cancel(subscription_id: str) -> None:
         logger.warning("subscription %s not canceled: %s", subscription_id, error.code)
 
 
-def call(what: str, function: Callable[[], Any]) -> Any:
+def call(what: str, function: Callable[[], _T]) -> _T:
     """Run a dj-stripe call that reaches Stripe, with its errors translated."""
     with _translated(what):
         return function()

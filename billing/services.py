@@ -87,7 +87,8 @@ def customer_get_or_create(*, workspace: Workspace) -> Customer:
     customer = selectors.customer_for(workspace)
     if customer is not None:
         return customer
-    customer, _created = gateway.call(
+    # dj-stripe's Customer.get_or_create is unannotated; it returns (customer, created).
+    created: tuple[Customer, bool] = gateway.call(
         "customer create",
         lambda: Customer.get_or_create(
             subscriber=workspace,
@@ -96,7 +97,7 @@ def customer_get_or_create(*, workspace: Workspace) -> Customer:
             metadata={"workspace_id": str(workspace.pk)},
         ),
     )
-    return customer
+    return created[0]
 
 
 def checkout_session_create(

@@ -11,7 +11,7 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name="billing.subscriptions_cancel", bind=True, acks_late=True, max_retries=8)
-def subscriptions_cancel(self: Task, subscription_ids: list[str]) -> int:
+def subscriptions_cancel(self: Task[[list[str]], int], subscription_ids: list[str]) -> int:
     """Cancel the subscriptions of a deleted workspace at Stripe; retried while Stripe fails.
     Cancelling is idempotent at Stripe, so a retry after a partial run is safe."""
     try:

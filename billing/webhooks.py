@@ -126,7 +126,9 @@ def webhook_endpoint_sync() -> WebhookEndpoint | None:
             "secret": secret,
             "url": webhook_endpoint_url(),
             "livemode": settings.STRIPE_LIVE_MODE,
-            "status": WebhookEndpointStatus.enabled,
+            # dj-stripe's enum metaclass makes each member its key string ("enabled"); the
+            # class body, all mypy sees, assigns a lazy label. str() keeps the value, typed.
+            "status": str(WebhookEndpointStatus.enabled),
             "enabled_events": list(ENABLED_EVENTS),
             "api_version": "",
         },

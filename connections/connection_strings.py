@@ -261,7 +261,8 @@ def _engine_for_scheme(scheme: str) -> tuple[str, str]:
 
 
 def _tls(options: dict[str, Any]) -> dict[str, Any]:
-    return options.setdefault("tls", {})
+    tls: dict[str, Any] = options.setdefault("tls", {})
+    return tls
 
 
 def _finish(parsed: ParsedConnection, params: dict[str, str]) -> ParsedConnection:

@@ -56,7 +56,7 @@ class _ConnectionFields(StrictInput):
     tags = serializers.ListField(child=serializers.CharField(), required=False)
     # The field shadows Field.read_only for the type checker only (the serializer metaclass
     # moves declared fields off the class).
-    read_only = serializers.BooleanField(required=False)  # type: ignore[assignment]
+    read_only = serializers.BooleanField(required=False)  # type: ignore[assignment]  # see the comment above
     password = _secret("Database password.")
     connection_string = _secret("A full connection string kept verbatim (a secret).")
     ssh_private_key = _secret("SSH tunnel private key (PEM/OpenSSH).")

@@ -224,7 +224,7 @@ class EntityAdapter:
     @classmethod
     def new_row(cls, *, workspace_id: uuid.UUID, user: Any, row_id: uuid.UUID) -> SyncedModel:
         row = cls.model(id=row_id)
-        row.workspace_id = workspace_id  # type: ignore[attr-defined]  # declared by each concrete model
+        row.workspace_id = workspace_id
         for attname in ("created_by_id", "author_id"):
             if hasattr(row, attname):
                 setattr(row, attname, getattr(user, "pk", None))

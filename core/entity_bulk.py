@@ -295,4 +295,4 @@ def new_row(
     return row
 
 
-_BASE_NEW_ROW = EntityAdapter.new_row.__func__  # type: ignore[attr-defined]
+_BASE_NEW_ROW = EntityAdapter.new_row.__func__  # type: ignore[attr-defined]  # bound classmethod: has __func__

@@ -242,10 +242,10 @@ def entity_update(
     changed = {name: value for name, value in clean.items() if adapter.read(row, name) != value}
     if not changed:
         return row
-    check_references(adapter, row.workspace_id, changed)  # type: ignore[attr-defined]
+    check_references(adapter, row.workspace_id, changed)
     adapter.apply(row, changed)
     clock = VersionClock.reserve(
-        row.workspace_id,  # type: ignore[attr-defined]
+        row.workspace_id,
         private_to=private_to(adapter, row),
     )
     row.touch_fields(changed, version=clock.next(), writer=writer)
@@ -279,7 +279,7 @@ def entity_tombstone(
         return row
     cleared = _tombstone_in_memory(adapter, row, timezone.now())
     clock = clock or VersionClock.reserve(
-        row.workspace_id,  # type: ignore[attr-defined]
+        row.workspace_id,
         private_to=private_to(adapter, row),
     )
     row.touch_fields(cleared, version=clock.next(), writer=writer)
@@ -297,7 +297,7 @@ def tombstone_cascades(adapter: type[EntityAdapter], row: SyncedModel, *, writer
         if child is None:  # pragma: no cover - registry misconfiguration
             raise RuntimeError(f"unknown cascaded entity {entity!r}")
         children = _manager(child).filter(
-            workspace_id=row.workspace_id,  # type: ignore[attr-defined]
+            workspace_id=row.workspace_id,
             **{field: row.id},
         )
         if child.private and adapter.private:
@@ -319,7 +319,7 @@ def entity_tombstone_many(
         batch = list(live.filter(row_id__gt=last).select_for_update()[:BULK_BATCH])
         if not batch:
             return total
-        workspace_id = batch[0].workspace_id  # type: ignore[attr-defined]
+        workspace_id = batch[0].workspace_id
         clock = VersionClock.reserve(
             workspace_id, count=len(batch), private_to=private_to(adapter, batch[0])
         )

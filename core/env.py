@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, overload
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -40,12 +40,20 @@ def _missing(name: str) -> ImproperlyConfigured:
     return ImproperlyConfigured(f"Environment variable {name} is required but not set.")
 
 
+@overload
+def env_str(
+    name: str, default: str | _Missing = ..., *, environ: Mapping[str, str] | None = None
+) -> str: ...
+@overload
+def env_str(
+    name: str, default: None, *, environ: Mapping[str, str] | None = None
+) -> str | None: ...
 def env_str(
     name: str,
     default: str | _Missing | None = REQUIRED,
     *,
     environ: Mapping[str, str] | None = None,
-) -> Any:
+) -> str | None:
     value = _raw(name, environ)
     if value is None:
         if isinstance(default, _Missing):
@@ -158,13 +166,29 @@ def env_json(
         ) from None
 
 
+@overload
+def env_url(
+    name: str,
+    default: str | _Missing = ...,
+    *,
+    schemes: tuple[str, ...],
+    environ: Mapping[str, str] | None = None,
+) -> str: ...
+@overload
+def env_url(
+    name: str,
+    default: None,
+    *,
+    schemes: tuple[str, ...],
+    environ: Mapping[str, str] | None = None,
+) -> str | None: ...
 def env_url(
     name: str,
     default: str | _Missing | None = REQUIRED,
     *,
     schemes: tuple[str, ...],
     environ: Mapping[str, str] | None = None,
-) -> Any:
+) -> str | None:
     from urllib.parse import urlsplit
 
     value = env_str(name, default, environ=environ)

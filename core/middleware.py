@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
@@ -22,7 +23,9 @@ class RequestContextMiddleware:
     async_capable = True
     sync_capable = True
 
-    def __init__(self, get_response: Callable) -> None:
+    def __init__(
+        self, get_response: Callable[[HttpRequest], HttpResponse | Awaitable[HttpResponse]]
+    ) -> None:
         self.get_response = get_response
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
@@ -30,11 +33,11 @@ class RequestContextMiddleware:
 
     def _start(self, request: HttpRequest) -> str:
         request_id = context.clean_request_id(request.headers.get("X-Request-ID"))
-        request.request_id = request_id  # type: ignore[attr-defined]
+        request.request_id = request_id  # type: ignore[attr-defined]  # our own attribute
         return request_id
 
     def _finish(self, request: HttpRequest, response: HttpResponse, started: float) -> None:
-        response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
+        response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]  # set in _start
         user = getattr(request, "user", None)
         if user is not None and getattr(user, "is_authenticated", False):
             context.update(user_id=str(user.pk))
@@ -53,19 +56,21 @@ class RequestContextMiddleware:
             },
         )
 
-    def __call__(self, request: HttpRequest):
+    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
         if self.is_async:
             return self.__acall__(request)
         started = time.perf_counter()
         with context.bind(request_id=self._start(request)):
-            response = self.get_response(request)
+            # Not a coroutine function (is_async is False): Django hands a sync handler here.
+            response = cast(HttpResponse, self.get_response(request))
             self._finish(request, response, started)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         with context.bind(request_id=self._start(request)):
-            response = await self.get_response(request)
+            # A coroutine function (is_async is True): its call is awaitable.
+            response = await cast(Awaitable[HttpResponse], self.get_response(request))
             self._finish(request, response, started)
         return response
 
@@ -77,7 +82,7 @@ class BodySizeLimitMiddleware:
     bodies that declare no length); this middleware covers WSGI and the test client.
     """
 
-    def __init__(self, get_response: Callable) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -107,7 +112,7 @@ class ProbeMiddleware:
     be refused by ALLOWED_HOSTS or redirected to HTTPS.
     """
 
-    def __init__(self, get_response: Callable) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -137,7 +142,7 @@ class DatabaseBusyMiddleware:
     """Every pooled database connection busy for DATABASE_POOL_TIMEOUT seconds is overload, not a
     bug: the client gets 503 `service_unavailable` with Retry-After instead of a 500."""
 
-    def __init__(self, get_response: Callable) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:

@@ -31,7 +31,7 @@ class Unobserved:
         self.id = task_id
 
 
-class FireAndForget(Task):
+class FireAndForget(Task[..., Any]):
     """Base of tasks whose result nobody reads (declare them with `ignore_result=True`).
     Sending one builds no AsyncResult: Celery's would create a result-backend client for the
     calling thread (a new Redis connection pool, ~2 ms), and under ASGI every request runs in

@@ -189,6 +189,9 @@ class SyncedModel(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Each concrete model declares `workspace`, a ForeignKey to workspaces.Workspace (which core
+    # does not import): its column, typed here for the code that handles any synced row.
+    workspace_id: uuid.UUID
 
     # Entity name on the sync wire, and the fields clients may write.
     sync_entity: ClassVar[str] = ""

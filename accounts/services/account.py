@@ -30,7 +30,11 @@ def require_recent_reauthentication(*, request: HttpRequest) -> None:
     """`request.session` must be the caller's allauth session (accounts.internal.headless)."""
     if did_recently_reauthenticate(request):
         return
-    flows = [flow["id"] for flow in get_reauthentication_flows(request.user)]
+    user = request.user
+    # allauth offers no flows to an anonymous user either; the check narrows the type for it.
+    flows = (
+        [flow["id"] for flow in get_reauthentication_flows(user)] if user.is_authenticated else []
+    )
     raise ReauthenticationRequired(
         "Confirm it is you first: reauthenticate, then repeat the request.",
         extra={"flows": flows},

@@ -80,7 +80,7 @@ class DeepLinkRedirect(HttpResponseRedirect):
     """A 302 to the desktop app's deep link (Django allows only http(s) and ftp by default)."""
 
     @property
-    def allowed_schemes(self) -> list[str]:  # type: ignore[override]
+    def allowed_schemes(self) -> list[str]:  # type: ignore[override]  # a property over Django's class attribute
         return [settings.APP_DEEP_LINK_SCHEME]
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import serializers
@@ -28,7 +29,7 @@ class SchemaField(serializers.JSONField):
 
 
 # --- chat ----------------------------------------------------------------------------------
-class AiChatContextInput(serializers.Serializer):
+class AiChatContextInput(serializers.Serializer[dict[str, object]]):
     connection_id = serializers.UUIDField(required=False, allow_null=True)
     dialect = _dialect_field(required=False, allow_blank=True)
     schema = SchemaField(required=False, allow_null=True)
@@ -37,7 +38,7 @@ class AiChatContextInput(serializers.Serializer):
     )
 
 
-class AiChatMessagesInput(serializers.Serializer):
+class AiChatMessagesInput(serializers.Serializer[dict[str, object]]):
     """The body of the AI SDK's DefaultChatTransport, plus `context`."""
 
     id = serializers.CharField(required=False, help_text="The chat id (as in the URL).")
@@ -49,7 +50,7 @@ class AiChatMessagesInput(serializers.Serializer):
     )
     messageId = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     # Popped into the declared fields by DRF's metaclass; the stubs see `Field.context`.
-    context = AiChatContextInput(required=False)  # type: ignore[assignment]
+    context = AiChatContextInput(required=False)  # type: ignore[assignment]  # see the comment above
 
     def validate_messages(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for index, message in enumerate(messages):
@@ -64,13 +65,13 @@ class AiChatMessagesInput(serializers.Serializer):
         return messages
 
 
-class AiStopOutput(serializers.Serializer):
+class AiStopOutput(serializers.Serializer[Mapping[str, object]]):
     generation_id = serializers.CharField()
     stopping = serializers.BooleanField()
 
 
 # --- guardrail and approvals ---------------------------------------------------------------------
-class AiGuardrailVerdictOutput(serializers.Serializer):
+class AiGuardrailVerdictOutput(serializers.Serializer[Mapping[str, object]]):
     kind = serializers.ChoiceField(choices=["read_only", "write", "ddl", "unknown"])
     allowed_readonly = serializers.BooleanField()
     reasons = serializers.ListField(child=serializers.CharField())
@@ -79,21 +80,21 @@ class AiGuardrailVerdictOutput(serializers.Serializer):
     limited_sql = serializers.CharField(allow_null=True)
 
 
-class AiGuardrailInput(serializers.Serializer):
+class AiGuardrailInput(serializers.Serializer[dict[str, object]]):
     sql = serializers.CharField(max_length=MAX_SQL_CHARS, trim_whitespace=False)
     dialect = _dialect_field()
     max_rows = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000)
 
 
-class AiApprovalCreateInput(serializers.Serializer):
+class AiApprovalCreateInput(serializers.Serializer[dict[str, object]]):
     sql = serializers.CharField(max_length=MAX_SQL_CHARS, trim_whitespace=False)
     dialect = _dialect_field()
     connection_id = serializers.UUIDField(required=False, allow_null=True)
 
 
-class AiApprovalCreateOutput(serializers.Serializer):
+class AiApprovalCreateOutput(serializers.Serializer[Mapping[str, object]]):
     # Popped into the declared fields by DRF's metaclass; the stubs see `Field.required`.
-    required = serializers.BooleanField(  # type: ignore[assignment]
+    required = serializers.BooleanField(  # type: ignore[assignment]  # see the comment above
         help_text="False: the statement may run unasked."
     )
     token = serializers.CharField(allow_null=True)
@@ -103,12 +104,12 @@ class AiApprovalCreateOutput(serializers.Serializer):
     guardrail = AiGuardrailVerdictOutput()
 
 
-class AiApprovalApproveInput(serializers.Serializer):
+class AiApprovalApproveInput(serializers.Serializer[dict[str, object]]):
     sql = serializers.CharField(max_length=MAX_SQL_CHARS, trim_whitespace=False)
     connection_id = serializers.UUIDField(required=False, allow_null=True)
 
 
-class AiApprovalApproveOutput(serializers.Serializer):
+class AiApprovalApproveOutput(serializers.Serializer[Mapping[str, object]]):
     sql = serializers.CharField()
     sql_sha256 = serializers.CharField()
     connection_id = serializers.UUIDField(allow_null=True)
@@ -116,7 +117,7 @@ class AiApprovalApproveOutput(serializers.Serializer):
 
 
 # --- one-shot tasks ------------------------------------------------------------------------------
-class _TaskInput(serializers.Serializer):
+class _TaskInput(serializers.Serializer[dict[str, object]]):
     dialect = _dialect_field(required=False, default="postgres")
     schema = SchemaField(required=False, allow_null=True)
     max_rows = serializers.IntegerField(
@@ -144,12 +145,12 @@ class AiEnhancePromptInput(_TaskInput):
     prompt = serializers.CharField(max_length=MAX_TEXT)
 
 
-class AiTokenUsageOutput(serializers.Serializer):
+class AiTokenUsageOutput(serializers.Serializer[Mapping[str, object]]):
     input_tokens = serializers.IntegerField()
     output_tokens = serializers.IntegerField()
 
 
-class AiSchemaSummaryOutput(serializers.Serializer):
+class AiSchemaSummaryOutput(serializers.Serializer[Mapping[str, object]]):
     tables_total = serializers.IntegerField()
     tables_included = serializers.IntegerField()
     tables = serializers.ListField(child=serializers.CharField())
@@ -157,7 +158,7 @@ class AiSchemaSummaryOutput(serializers.Serializer):
     estimated_tokens = serializers.IntegerField()
 
 
-class AiSqlAnswerOutput(serializers.Serializer):
+class AiSqlAnswerOutput(serializers.Serializer[Mapping[str, object]]):
     sql = serializers.CharField()
     explanation = serializers.CharField(allow_blank=True)
     guardrail = AiGuardrailVerdictOutput()
@@ -166,7 +167,7 @@ class AiSqlAnswerOutput(serializers.Serializer):
     schema = AiSchemaSummaryOutput(allow_null=True)
 
 
-class AiEnhancedPromptOutput(serializers.Serializer):
+class AiEnhancedPromptOutput(serializers.Serializer[Mapping[str, object]]):
     prompt = serializers.CharField()
     model = serializers.CharField()
     usage = AiTokenUsageOutput()
@@ -174,7 +175,7 @@ class AiEnhancedPromptOutput(serializers.Serializer):
 
 
 # --- usage -------------------------------------------------------------------------------------
-class _UsageCounts(serializers.Serializer):
+class _UsageCounts(serializers.Serializer[Mapping[str, object]]):
     requests = serializers.IntegerField()
     input_tokens = serializers.IntegerField()
     output_tokens = serializers.IntegerField()
@@ -189,7 +190,7 @@ class AiUsageByUserOutput(_UsageCounts):
     email = serializers.CharField(allow_blank=True)
 
 
-class AiUsageLimitsOutput(serializers.Serializer):
+class AiUsageLimitsOutput(serializers.Serializer[Mapping[str, object]]):
     requests = serializers.IntegerField(allow_null=True, help_text="null: unlimited")
     tokens = serializers.IntegerField(allow_null=True, help_text="null: unlimited")
 

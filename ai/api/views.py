@@ -10,8 +10,9 @@ connection, not a thread or a database connection.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.http import HttpRequest, StreamingHttpResponse
@@ -20,6 +21,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from ai import protocol, streams
 from ai.api import serializers as s
@@ -180,7 +182,14 @@ class _TaskApi(WorkspaceScopedApi):
         return Response(self.output_class(answer).data)
 
 
-def _task_schema(operation_id: str, request: Any, response: Any = s.AiSqlAnswerOutput) -> Any:
+_View = TypeVar("_View", bound=Callable[..., Any])
+
+
+def _task_schema(
+    operation_id: str,
+    request: type[BaseSerializer[Any]],
+    response: type[BaseSerializer[Any]] = s.AiSqlAnswerOutput,
+) -> Callable[[_View], _View]:
     return extend_schema(
         tags=TAG,
         operation_id=operation_id,

@@ -12,9 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlglot
-from sqlglot import exp
+from sqlglot import Token, TokenType, exp
 from sqlglot.errors import ErrorLevel
-from sqlglot.tokens import Token, TokenType
 
 from ai.guardrails import lexer
 from ai.guardrails.rules import (

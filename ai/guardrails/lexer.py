@@ -12,8 +12,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from sqlglot import Token, Tokenizer, TokenType
 from sqlglot.dialects.dialect import Dialect
-from sqlglot.tokens import Token, Tokenizer, TokenType
 
 from ai.guardrails.rules import FORBIDDEN_WORDS
 

@@ -47,7 +47,7 @@ class StreamHandle:
             with lock:
                 original_close()
 
-        response.close = close  # type: ignore[method-assign]
+        response.close = close  # type: ignore[method-assign]  # wrapped under the lock
         with self._lock:
             self._response = response
             if self.aborted:
@@ -129,7 +129,7 @@ def run_stream(
                 raise from_exception(item.error, provider=provider) from None
             if is_cancelled(cancel):
                 return
-            yield item  # type: ignore[misc]
+            yield item  # type: ignore[misc]  # neither _DONE nor _Failed: an event
     finally:
         if not finished:
             handle.abort()

@@ -107,7 +107,8 @@ class FallbackChain:
             if error.retry_after > self.retry.max_retry_after:
                 return None
             return error.retry_after + self._rng.uniform(0, 0.1 * self.retry.backoff_base)
-        backoff = min(self.retry.backoff_cap, self.retry.backoff_base * 2**attempt)
+        # int ** int is typed Any (a negative exponent gives a float); the annotation says float.
+        backoff: float = min(self.retry.backoff_cap, self.retry.backoff_base * 2**attempt)
         return backoff / 2 + self._rng.uniform(0, backoff / 2)
 
     def _note(self, provider: Provider, error: ProviderError) -> None:
@@ -129,7 +130,7 @@ class FallbackChain:
                     return
                 emitted = False
                 try:
-                    with closing(provider.stream_chat(request)) as events:  # type: ignore[type-var]
+                    with closing(provider.stream_chat(request)) as events:  # type: ignore[type-var]  # a generator
                         for event in events:
                             emitted = True
                             yield event

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from config.settings.base import DEBUG
 from core.env import env_str
 
-REST_FRAMEWORK = {
+# Configuration read by DRF and drf-spectacular: values of every shape.
+REST_FRAMEWORK: dict[str, Any] = {
     # Desktop: `Authorization: Bearer <access token>` or `X-Session-Token`; web: the session
     # cookie (with CSRF). See docs/auth.md.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -27,11 +30,11 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:
-    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(  # type: ignore[attr-defined]
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
         "rest_framework.renderers.BrowsableAPIRenderer"
     )
 
-SPECTACULAR_SETTINGS = {
+SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "Database Workbench Cloud API",
     "DESCRIPTION": (
         "REST/JSON API for the desktop and web clients of the database workbench. Every error "

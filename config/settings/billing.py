@@ -58,7 +58,7 @@ BILLING_RETURN_URL_ORIGINS = env_list(
     "BILLING_RETURN_URL_ORIGINS", [_billing_conf.url_origin(WEB_APP_URL)]
 )
 # One name per choice set in the OpenAPI schema.
-_enum_overrides: dict[str, str] = SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]  # type: ignore[assignment]
+_enum_overrides: dict[str, str] = SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]
 _enum_overrides.update(
     {
         "PlanEnum": "workspaces.models.Plan",
@@ -67,4 +67,4 @@ _enum_overrides.update(
     }
 )
 # The stripe SDK logs every request at INFO; billing.gateway logs the failures.
-LOGGING["loggers"]["stripe"] = {"level": "WARNING"}  # type: ignore[index]
+LOGGING["loggers"]["stripe"] = {"level": "WARNING"}

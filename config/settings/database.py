@@ -5,6 +5,8 @@ migrations (Fly's release_command). scripts/services.py provides both locally.
 
 from __future__ import annotations
 
+from typing import Any
+
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
@@ -40,9 +42,11 @@ def _database(url: str) -> dict[str, object]:
             "DATABASE_CONN_MAX_AGE keeps connections per thread and cannot be combined with the "
             "pool: unset it, or set DATABASE_POOL=false."
         )
-    config = dict(dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True))
+    config: dict[str, Any] = dict(
+        dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)
+    )
     config["ENGINE"] = "django.db.backends.postgresql"
-    options = dict(config.get("OPTIONS") or {})  # type: ignore[call-overload]
+    options = dict(config.get("OPTIONS") or {})
     options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5, min_value=1))
     options["application_name"] = "dbworkbench"
     if DATABASE_POOL:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from config.settings.base import DJANGO_ENV, IS_PRODUCTION
 from core.env import env_choice, env_float, env_str, env_url
 
@@ -11,7 +13,7 @@ from core.env import env_choice, env_float, env_str, env_url
 # ---------------------------------------------------------------------------------------------
 LOG_LEVEL = env_choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
 LOG_FORMAT = env_choice("LOG_FORMAT", ("json", "text"), "json" if IS_PRODUCTION else "text")
-LOGGING = {
+LOGGING: dict[str, Any] = {  # logging.config.dictConfig's schema
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"context": {"()": "core.logging.RequestContextFilter"}},

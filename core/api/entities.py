@@ -34,7 +34,8 @@ class StrictInput(serializers.Serializer[dict[str, Any]]):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
+        value: dict[str, Any] = super().to_internal_value(data)  # an OrderedDict of the fields
+        return value
 
 
 class ZonedDateTimeField(serializers.DateTimeField):

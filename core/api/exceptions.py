@@ -65,10 +65,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = error_body("validation_error", "Some fields are invalid.", fields=fields)
         return Response(body, status=400)
     if isinstance(exc, drf.APIException):
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
+        # Set on some instances only: DRF's view on a 401, Throttled's seconds to wait.
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            headers["WWW-Authenticate"] = auth_header
+        wait = getattr(exc, "wait", None)
+        if wait:
+            headers["Retry-After"] = str(int(wait))
         code = _DRF_CODES.get(type(exc))
         if code is None:
             code = next(

@@ -25,7 +25,7 @@ from core.crypto.aad import Aad, ColumnAad, canonical_id
 SUFFIX = "_encrypted"
 
 
-class EncryptedField(models.TextField):
+class EncryptedField(models.TextField[str | None, str | None]):
     """A text column holding a versioned ciphertext token (never plaintext)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -38,10 +38,10 @@ class EncryptedField(models.TextField):
 def aad_for(instance: models.Model, field_name: str) -> Aad:
     column = field_name.removesuffix(SUFFIX)
     return Aad(
-        workspace_id=instance.workspace_id,  # type: ignore[attr-defined]
+        workspace_id=instance.workspace_id,  # type: ignore[attr-defined]  # sealed rows are synced models
         table=instance._meta.label_lower,
         column=column,
-        row_id=instance.id,  # type: ignore[attr-defined]
+        row_id=instance.id,  # type: ignore[attr-defined]  # a synced model's UUID
     )
 
 
@@ -77,7 +77,7 @@ def unseal_many(instances: Sequence[models.Model], field_name: str) -> list[str 
     for index, instance in enumerate(instances):
         if type(instance) is not model:
             raise TypeError("unseal_many takes rows of one model")
-        workspace = canonical_id(instance.workspace_id, "workspace_id")  # type: ignore[attr-defined]
+        workspace = canonical_id(instance.workspace_id, "workspace_id")  # type: ignore[attr-defined]  # a synced model
         groups.setdefault(workspace, []).append(index)
     if len(groups) == 1:
         (workspace,) = groups
@@ -96,7 +96,7 @@ def _unseal_page(
 ) -> list[str | None]:
     from core.crypto.store import keyring
 
-    items = [(row.id, getattr(row, field_name)) for row in instances]  # type: ignore[attr-defined]
+    items = [(row.id, getattr(row, field_name)) for row in instances]  # type: ignore[attr-defined]  # synced models
     return keyring().decrypt_texts(column, items)
 
 

@@ -39,7 +39,7 @@ class DataKey:
             self._material, other._material
         )
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable on purpose (secret)
 
     def __repr__(self) -> str:
         return f"DataKey(version={self.version}, material=<redacted>)"

@@ -65,7 +65,7 @@ class WorkspaceListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = WorkspaceCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        if request.user.is_guest:  # type: ignore[union-attr]
+        if request.user.is_guest:  # type: ignore[union-attr]  # IsAuthenticated: a User
             raise ApplicationError(
                 "Guest accounts have a personal workspace only. Create an account to add more.",
                 code="guest_limit",
