@@ -76,8 +76,7 @@ def _scrub_headers(headers: Any) -> Any:
         return scrub(headers)
     if isinstance(headers, list):  # [[name, value], ...]
         return [
-            [name, FILTERED if is_secret_key(str(name)) else scrub(val)]
-            for name, val in headers
+            [name, FILTERED if is_secret_key(str(name)) else scrub(val)] for name, val in headers
         ]
     return headers
 
