@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from connections.entity import ConnectionEntity
 from connections.models import SECRET_FIELDS, Connection
 from core.entity_writes import get_row
+from workspaces.secrets import Channel, may_receive_secrets
 
 ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at")
 
@@ -52,8 +53,11 @@ def connection_engine(*, workspace_id: Any, connection_id: Any) -> str | None:
 
 def connection_metadata(row: Connection) -> dict[str, Any]:
     """Everything a viewer may see: the wire form without secrets, plus which secrets are set
-    (a column check, nothing is decrypted)."""
-    data = ConnectionEntity.serialize(row, include_secrets=False)
+    (a column check, nothing is decrypted). REST reads carry no secret to anyone
+    (workspaces.secrets, Channel.REST_READ): they leave only through reveal and export."""
+    data = ConnectionEntity.serialize(
+        row, include_secrets=may_receive_secrets(None, Channel.REST_READ)
+    )
     for name in SECRET_FIELDS:
         data[f"has_{name}"] = getattr(row, f"{name}_encrypted") is not None
     data["created_by"] = str(row.created_by_id) if row.created_by_id else None
@@ -61,5 +65,5 @@ def connection_metadata(row: Connection) -> dict[str, Any]:
 
 
 def connection_secrets(row: Connection) -> dict[str, str | None]:
-    """The decrypted secrets (callers: connection_reveal and export, which check the role)."""
+    """The decrypted secrets (caller: connection_reveal, which asks workspaces.secrets)."""
     return {name: ConnectionEntity.read(row, name) for name in SECRET_FIELDS}

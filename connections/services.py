@@ -29,6 +29,7 @@ from core.versioning import VersionClock
 from workspaces import entitlements
 from workspaces.audit import Action, audit_record
 from workspaces.models import Membership, Role, role_at_least
+from workspaces.secrets import Channel, Principal, require_secrets
 
 # Option keys a connection string describes; `ssh` is never in a connection string.
 _URL_OPTION_KEYS = ("tls", "params", "hosts", "srv", "protocol", "instance")
@@ -152,8 +153,12 @@ def connection_reveal(
     """The connection's secrets, for members and up, with an audit event naming which secrets
     were returned (never their values). Includes the full connection URL when the engine has
     a URL form."""
-    if not role_at_least(membership.role, Role.MEMBER):
-        raise PermissionDenied("Viewers cannot see connection secrets.")
+    require_secrets(
+        Principal.of(membership),
+        Channel.REVEAL,
+        workspace=membership.workspace,
+        action="see connection secrets",
+    )
     row = get_row(ConnectionEntity, workspace_id=membership.workspace_id, row_id=connection_id)
     assert isinstance(row, Connection)  # noqa: S101 - narrowing for mypy
     secrets = connection_secrets(row)

@@ -43,6 +43,11 @@ def grant_app_role(**kwargs: Any) -> None:
             sql.SQL("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {}").format(ident),
         ]
         for table in sorted(APPEND_ONLY_TABLES):
+            # A migration run backwards may have dropped it (sync/0004 reversed).
+            cursor.execute("SELECT to_regclass(%s)", [f'public."{table}"'])
+            found = cursor.fetchone()
+            if found is None or found[0] is None:
+                continue
             statements.append(
                 sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(
                     sql.Identifier(table), ident

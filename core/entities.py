@@ -365,3 +365,13 @@ def adapter_for(entity: str) -> type[EntityAdapter] | None:
 
 def adapters() -> dict[str, type[EntityAdapter]]:
     return dict(_registry)
+
+
+def secret_field_names() -> frozenset[str]:
+    """The secret fields of every registered entity (a connection's password, keys, ...). The
+    doors that never carry a secret for anyone (Sentry events) filter these names wherever they
+    appear; who may receive them elsewhere is workspaces.secrets' rule."""
+    names: set[str] = set()
+    for adapter in _registry.values():
+        names |= adapter.secret_fields
+    return frozenset(names)

@@ -3,7 +3,10 @@
 Database workbench users paste passwords, connection strings and API keys into everything, so
 beyond Sentry's default PII rules we scrub by key name (anywhere in the event: request data,
 headers, cookies, extra, breadcrumbs, local variables) and by value shape (URLs with a password,
-bearer tokens, provider API keys, PEM private keys).
+bearer tokens, provider API keys, PEM private keys). The key names include every registered
+entity's secret fields (core.entities.secret_field_names), so a new secret field is scrubbed
+without anyone editing the pattern: Sentry is a channel no secret may take, for anyone
+(docs/permissions.md, "Secrets by role").
 """
 
 from __future__ import annotations
@@ -40,6 +43,15 @@ def scrub_string(value: str) -> str:
     return value
 
 
+def is_secret_key(key: str) -> bool:
+    """A key whose value is filtered: a registered secret field or a secret-looking name."""
+    # Imported here: settings import this module (init_sentry) before the app registry, and
+    # with it the models core.entities stands on, is ready.
+    from core.entities import secret_field_names
+
+    return key in secret_field_names() or _SECRET_KEY_RE.search(key) is not None
+
+
 def scrub(value: Any, depth: int = 0) -> Any:
     if depth > 20:
         return FILTERED
@@ -47,9 +59,7 @@ def scrub(value: Any, depth: int = 0) -> Any:
         return {
             key: (
                 FILTERED
-                if isinstance(key, str)
-                and _SECRET_KEY_RE.search(key)
-                and value[key] not in (None, "")
+                if isinstance(key, str) and is_secret_key(key) and value[key] not in (None, "")
                 else scrub(item, depth + 1)
             )
             for key, item in value.items()
@@ -66,8 +76,7 @@ def _scrub_headers(headers: Any) -> Any:
         return scrub(headers)
     if isinstance(headers, list):  # [[name, value], ...]
         return [
-            [name, FILTERED if _SECRET_KEY_RE.search(str(name)) else scrub(val)]
-            for name, val in headers
+            [name, FILTERED if is_secret_key(str(name)) else scrub(val)] for name, val in headers
         ]
     return headers
 

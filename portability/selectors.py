@@ -11,10 +11,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.entities import EntityAdapter
-from core.exceptions import PermissionDenied
 from core.tenancy import db_context
 from portability.document_format import FORMAT, VERSION, entity_adapters, manager
-from workspaces.models import Membership, Role, role_at_least
+from workspaces.models import Membership
+from workspaces.secrets import Channel, Principal, require_secrets
 from workspaces.selectors import memberships_of
 
 # Server-side fields of a row that are not sync wire fields but belong in an export.
@@ -56,8 +56,13 @@ def build_export(
 ) -> dict[str, Any]:
     """The export document of the caller's view of the workspace (in the caller's transaction,
     bound to it). Secrets need member or higher."""
-    if include_secrets and not role_at_least(membership.role, Role.MEMBER):
-        raise PermissionDenied("Viewers cannot export connection secrets.")
+    if include_secrets:
+        require_secrets(
+            Principal.of(membership),
+            Channel.EXPORT,
+            workspace=membership.workspace,
+            action="export connection secrets",
+        )
     entities = {
         name: _export_rows(
             adapter,

@@ -157,3 +157,45 @@ class Conflict(SyncedModel):
 
     def __str__(self) -> str:
         return f"conflict {self.id} on {self.entity} {self.entity_id}"
+
+
+class SecretDelivery(models.Model):
+    """The first delivery of one version of a row's secrets to one device (the delivery
+    ledger): "which devices hold the production password" (docs/security.md).
+
+    Written by the pull that delivers it, once per (row, secret version, device): a second pull
+    adds nothing, a changed secret adds a row. `secret_version` is the highest field version of
+    the row's secret fields (a clock version, never the value or a hash of it); for secrets
+    delivered inside a conflict record it is the record's version and `conflict_id` names it.
+    `workspace_id` and `user_id` are plain values, not foreign keys, and the app role may only
+    insert and read (core.db_roles.APPEND_ONLY_TABLES): the trail outlives the device, the
+    account and the row it speaks of, since a lost laptop keeps what it received.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    workspace_id = models.UUIDField()
+    entity = models.CharField(max_length=32)
+    row_id = models.UUIDField()
+    secret_version = models.BigIntegerField()
+    conflict_id = models.UUIDField(null=True, blank=True)
+    user_id = models.UUIDField()
+    client_id = models.CharField(max_length=64)
+    first_delivered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=(
+                    "workspace_id",
+                    "entity",
+                    "row_id",
+                    "user_id",
+                    "client_id",
+                    "secret_version",
+                ),
+                name="sync_delivery_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.row_id} v{self.secret_version} to {self.client_id}"

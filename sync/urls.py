@@ -21,4 +21,10 @@ urlpatterns = [
         name="sync-device",
     ),
     path(prefix + "events", sync_events, name="sync-events"),
+    # The delivery ledger's answer for one connection (admins): not part of the sync protocol.
+    path(
+        "workspaces/<uuid:workspace_id>/connections/<uuid:connection_id>/secret-holders",
+        views.SecretHoldersApi.as_view(),
+        name="connection-secret-holders",
+    ),
 ]

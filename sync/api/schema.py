@@ -146,3 +146,63 @@ class DevicePageSchema(serializers.Serializer[dict[str, object]]):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = DeviceOutSchema(many=True)
+
+
+class HolderUserSchema(serializers.Serializer[dict[str, object]]):
+    id = serializers.UUIDField(allow_null=True)
+    email = serializers.EmailField(
+        allow_null=True, help_text="Null when the account no longer exists."
+    )
+    role = serializers.CharField(
+        allow_null=True, help_text="The role in this workspace; null: no longer a member."
+    )
+
+
+class HolderDeliverySchema(serializers.Serializer[dict[str, object]]):
+    secret_version = serializers.IntegerField(
+        help_text=(
+            "The version of the secrets delivered: the highest field version of the row's "
+            "secret fields, or the conflict record's version (never the value or a hash of it)."
+        )
+    )
+    conflict_id = serializers.UUIDField(
+        allow_null=True, help_text="Set when the secrets came inside this conflict record."
+    )
+    first_delivered_at = serializers.DateTimeField()
+
+
+class HolderDeviceSchema(serializers.Serializer[dict[str, object]]):
+    user = HolderUserSchema()
+    client_id = serializers.CharField()
+    registered = serializers.BooleanField(
+        help_text="False once the device was forgotten or expired: it may still hold the secret."
+    )
+    device = DeviceSchema(allow_null=True)
+    last_pull_at = serializers.DateTimeField(allow_null=True)
+    holds_current = serializers.BooleanField(
+        help_text="Received the secrets the row holds now (current_secret_version)."
+    )
+    deliveries = HolderDeliverySchema(many=True)
+
+
+class HolderRestDeliverySchema(serializers.Serializer[dict[str, object]]):
+    action = serializers.ChoiceField(choices=["connection.secrets_revealed", "data.exported"])
+    user = HolderUserSchema()
+    at = serializers.DateTimeField()
+    audit_event_id = serializers.IntegerField()
+
+
+class SecretHoldersSchema(serializers.Serializer[dict[str, object]]):
+    entity = serializers.CharField()
+    id = serializers.UUIDField()
+    current_secret_version = serializers.IntegerField(
+        allow_null=True, help_text="Null: the row is deleted or holds no secret."
+    )
+    devices = HolderDeviceSchema(many=True)
+    rest_deliveries = HolderRestDeliverySchema(
+        many=True,
+        help_text=(
+            "Audited REST deliveries, newest first (at most 100; the audit log has the rest): "
+            "reveals of this connection and exports with secrets made since it was created."
+        ),
+    )

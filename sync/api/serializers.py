@@ -11,6 +11,7 @@ from core.entities import _rfc3339
 from core.exceptions import ApplicationError
 from sync.models import Conflict, SyncClient
 from sync.records import serialize_conflict
+from sync.selectors import SecretHolders
 
 
 def _bad(message: str, field: str | None = None) -> ApplicationError:
@@ -107,4 +108,64 @@ def device_out(client: SyncClient) -> dict[str, Any]:
         "last_pull_at": _rfc3339(client.last_pull_at),
         "last_mutation_id": client.last_mutation_id,
         "created_at": _rfc3339(client.created_at),
+    }
+
+
+def _user_out(user_id: Any, holders: SecretHolders) -> dict[str, Any]:
+    user = holders.users.get(user_id)
+    return {
+        "id": str(user_id) if user_id else None,
+        "email": (user.email or None) if user is not None else None,
+        "role": holders.roles.get(user_id),
+    }
+
+
+def holders_out(holders: SecretHolders) -> dict[str, Any]:
+    current = holders.current_secret_version
+    devices = []
+    for holder in holders.devices:
+        client = holder.client
+        devices.append(
+            {
+                "user": _user_out(holder.user_id, holders),
+                "client_id": holder.client_id,
+                "registered": client is not None,
+                "device": (
+                    {
+                        "name": client.device_name,
+                        "platform": client.platform,
+                        "app_version": client.app_version,
+                    }
+                    if client is not None
+                    else None
+                ),
+                "last_pull_at": _rfc3339(client.last_pull_at) if client is not None else None,
+                "holds_current": current is not None
+                and any(
+                    d.secret_version == current and d.conflict_id is None for d in holder.deliveries
+                ),
+                "deliveries": [
+                    {
+                        "secret_version": d.secret_version,
+                        "conflict_id": str(d.conflict_id) if d.conflict_id else None,
+                        "first_delivered_at": _rfc3339(d.first_delivered_at),
+                    }
+                    for d in holder.deliveries
+                ],
+            }
+        )
+    return {
+        "entity": holders.entity,
+        "id": str(holders.row_id),
+        "current_secret_version": current,
+        "devices": devices,
+        "rest_deliveries": [
+            {
+                "action": event.action,
+                "user": _user_out(event.actor_id, holders),
+                "at": _rfc3339(event.created_at),
+                "audit_event_id": event.id,
+            }
+            for event in holders.rest
+        ],
     }

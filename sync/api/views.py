@@ -28,10 +28,12 @@ from sync.api import schema, serializers
 from sync.api.pagination import SyncListPagination
 from sync.services.collect import device_forget
 from sync.services.common import is_transient, run_bound
+from sync.services.deliveries import record_secret_deliveries
 from sync.services.push import register_client, sync_push
 from sync.services.resolve import RESOLUTIONS, conflict_resolve
 from workspaces.api.base import WorkspaceScopedApi
 from workspaces.models import Role
+from workspaces.secrets import Channel, Principal, may_receive_secrets
 
 PROTOCOL_HEADER = "X-Sync-Protocol"
 SUPPORTED_PROTOCOLS = ("1",)
@@ -198,6 +200,7 @@ class SyncPullApi(SyncApi):
                 page = selectors.sync_pull(
                     workspace=self.workspace,
                     user=user,
+                    role=self.membership.role,
                     client_id=client_id,
                     cursor=cursor,
                     limit=limit,
@@ -209,6 +212,19 @@ class SyncPullApi(SyncApi):
                     headers={"Retry-After": str(settings.SYNC_RETRY_AFTER_SECONDS)},
                 ) from exc
             raise
+        if page.deliveries:
+            # Recorded before the page is answered: no secret reaches a device unrecorded.
+            run_bound(
+                lambda: record_secret_deliveries(
+                    workspace_id=self.workspace.pk,
+                    user_id=user.pk,
+                    client_id=client_id,
+                    deliveries=page.deliveries,
+                ),
+                workspace_id=self.workspace.pk,
+                user_id=user.pk,
+                what="pull",
+            )
         return Response(
             {
                 "changes": page.changes,
@@ -238,9 +254,11 @@ class SyncConflictListApi(SyncApi):
         with self.bound():
             records = selectors.conflict_list(workspace=self.workspace, status=status)
             page = paginator.paginate_queryset(records, request, view=self)
+            include_secrets = may_receive_secrets(
+                Principal.of(self.membership), Channel.CONFLICT_LIST, workspace=self.workspace
+            )
             data = [
-                serializers.conflict_out(c, include_secrets=self.workspace.sync_secrets)
-                for c in page or []
+                serializers.conflict_out(c, include_secrets=include_secrets) for c in page or []
             ]
         return paginator.get_paginated_response(data)
 
@@ -267,8 +285,11 @@ class SyncConflictResolveApi(SyncApi):
             expected_version=body.expected_version,
             request=request,
         )
+        include_secrets = may_receive_secrets(
+            Principal.of(self.membership), Channel.CONFLICT_LIST, workspace=self.workspace
+        )
         with self.bound():
-            data = serializers.conflict_out(conflict, include_secrets=self.workspace.sync_secrets)
+            data = serializers.conflict_out(conflict, include_secrets=include_secrets)
         return Response(data)
 
 
@@ -307,3 +328,32 @@ def _now() -> Any:
     from django.utils import timezone
 
     return timezone.now()
+
+
+class SecretHoldersApi(WorkspaceScopedApi):
+    """Which devices (and which REST callers) received a connection's secrets: admins and up.
+    Not part of the sync protocol (no X-Sync-Protocol header): an admin's question."""
+
+    read_role = Role.ADMIN
+
+    @extend_schema(
+        tags=["connections"],
+        operation_id="connections_secret_holders",
+        description=(
+            "Every device the delivery ledger names as having received this connection's "
+            "secrets through sync pull (first delivery of each secret version), whether the "
+            "device is still registered and whether it holds the current version, plus the "
+            "audited REST deliveries (reveal, export with secrets). Owners and admins. See "
+            'docs/security.md, "Who holds this secret".'
+        ),
+        responses=schema.SecretHoldersSchema,
+    )
+    def get(self, request: Request, workspace_id: uuid.UUID, connection_id: uuid.UUID) -> Response:
+        holders = selectors.secret_holders(
+            workspace=self.workspace, entity="connection", row_id=connection_id
+        )
+        if holders is None:
+            raise NotFound("Connection not found.")
+        response = Response(serializers.holders_out(holders))
+        response["Cache-Control"] = "no-store"
+        return response

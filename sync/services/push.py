@@ -42,6 +42,7 @@ from sync.records import (
 from sync.services.common import client_writer, run_bound
 from workspaces.entitlements import ensure_within_limit, entitlements_for
 from workspaces.models import ConflictPolicy, Role, role_at_least
+from workspaces.secrets import Principal, may_send_secrets_from_device
 
 # Plan limits counted on create (live rows of the entity in the workspace).
 ENTITY_LIMITS = {"connection": "connections", "saved_query": "saved_queries"}
@@ -159,6 +160,13 @@ class _Push:
     @functools.cached_property
     def may_write(self) -> bool:
         return role_at_least(self.role, Role.MEMBER)
+
+    @functools.cached_property
+    def keeps_secrets(self) -> bool:
+        """Whether secret fields this device sends are kept (workspaces.secrets)."""
+        return may_send_secrets_from_device(
+            Principal.member(role=self.role, user=self.user), workspace=self.workspace
+        )
 
     def plan_limit(self, name: str) -> int | None:
         """The plan's limit `name` (looked up once per push)."""
@@ -447,7 +455,7 @@ class _Push:
             raise Reject("invalid", "fields must be an object.", "fields")
 
         stripped: list[str] = []
-        if op == "upsert" and not self.workspace.sync_secrets and adapter.secret_fields:
+        if op == "upsert" and not self.keeps_secrets and adapter.secret_fields:
             stripped = sorted(name for name in fields if name in adapter.secret_fields)
             fields = {k: v for k, v in fields.items() if k not in adapter.secret_fields}
 

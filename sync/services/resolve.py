@@ -18,6 +18,7 @@ from sync.records import COPY_SUFFIX, client_fields, in_workspace, server_fields
 from sync.services.common import resolution_writer, run_bound
 from workspaces.audit import Action, audit_record
 from workspaces.models import Role, role_at_least
+from workspaces.secrets import Principal, may_send_secrets_from_device
 
 RESOLUTIONS = ("keep_server", "keep_client", "keep_both", "merged")
 _AUTO_CHOICE = {
@@ -144,7 +145,9 @@ def _resolve(
     else:
         if not fields:
             raise ApplicationError("A merged resolution needs its fields.", code="invalid")
-        if not workspace.sync_secrets:
+        if not may_send_secrets_from_device(
+            Principal.member(role=role, user=user), workspace=workspace
+        ):
             fields = {k: v for k, v in fields.items() if k not in adapter.secret_fields}
         state.write(row, conflict.entity_id, fields, restore=True)
         seal_json(conflict, "resolved_fields_encrypted", fields)

@@ -99,3 +99,47 @@ def test_request_data_and_headers_are_scrubbed() -> None:
     assert "prod" in scrubbed
     for secret in (SECRETS[0], SECRETS[4], "sessionid"):
         assert secret not in scrubbed
+
+
+def test_every_registered_secret_field_is_scrubbed_from_a_real_event(
+    transport: CapturingTransport,
+) -> None:
+    """Sentry is a channel no secret may take (docs/permissions.md, "Secrets by role"): a
+    connection as the wire carries it, plain-looking canaries in every secret field, in a
+    frame's local variables and in the event's extra data."""
+    from core.entities import secret_field_names
+
+    names = secret_field_names()
+    assert {"password", "connection_string", "ssh_private_key"} <= names
+    canaries = {name: f"plain-canary-{index}" for index, name in enumerate(sorted(names))}
+
+    def fail() -> None:
+        row = {"name": "prod", "host": "db", **canaries}  # noqa: F841 - read by Sentry
+        raise RuntimeError("could not connect")
+
+    with sentry_sdk.new_scope() as scope:
+        scope.set_extra("connection", {"name": "prod", **canaries})
+        try:
+            fail()
+        except RuntimeError:
+            sentry_sdk.capture_exception()
+    sentry_sdk.flush()
+    sent = "\n".join(transport.envelopes)
+    assert "could not connect" in sent
+    assert not [name for name, value in canaries.items() if value in sent]
+
+
+def test_a_new_secret_field_is_scrubbed_without_touching_the_pattern(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from core import entities
+    from core.sentry import before_send, is_secret_key
+
+    class Wallet(entities.EntityAdapter):
+        entity = "wallet"
+        secret_fields = frozenset({"seed_words"})
+
+    assert not is_secret_key("seed_words")  # the name pattern alone would let it through
+    monkeypatch.setitem(entities._registry, "wallet", Wallet)
+    scrubbed = json.dumps(before_send({"extra": {"wallet": {"seed_words": "abandon ability"}}}))
+    assert "abandon ability" not in scrubbed

@@ -37,3 +37,7 @@ def test_concurrent_pushes() -> None:
 
 def test_poke_latency() -> None:
     _bench("sync_poke_bench").run()
+
+
+def test_secret_pull_cost() -> None:
+    _bench("sync_secret_pull_bench").run()

@@ -17,10 +17,12 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
+from connections.models import SECRET_FIELDS
 from core.tenancy import db_context
 from core.versioning import VersionClock
 from queries.models import SavedQuery
 from tests.conftest import ROOT, free_port, stop, subprocess_env, wait_for_port
+from tests.connections.helpers import canary
 from tests.sync.conftest import device, new_id
 from tests.workspaces.conftest import Team
 
@@ -56,6 +58,7 @@ class Stream:
 
     def __init__(self, url: str, cookies: dict[str, str], protocol: str | None = "1") -> None:
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.lines: list[str] = []  # every line received, as sent
         self.status: int | None = None
         self.headers: dict[str, str] = {}
         self.ready = threading.Event()
@@ -80,6 +83,7 @@ class Stream:
             for line in response.iter_lines():
                 if self._stop.is_set():
                     return
+                self.lines.append(line)
                 if line.startswith(": ping"):
                     self.events.put(("ping", None))
                 elif line.startswith("event: "):
@@ -145,6 +149,22 @@ def test_pokes_follow_commits_and_visibility(server: str, team: Team) -> None:
     assert bob_stream.next()["version"] == shared
     alice_stream.close()
     bob_stream.close()
+
+
+def test_a_poke_carries_a_version_and_nothing_else(server: str, team: Team) -> None:
+    """Sync events are a channel no secret takes (docs/permissions.md, "Secrets by role"): a
+    viewer's stream, while a member writes a connection with a canary in every secret field."""
+    stream = Stream(_url(server, team.workspace), _cookies(team.viewer))
+    stream.next()
+    alice = device(team, "owner")
+    secrets = {name: canary(name) for name in SECRET_FIELDS}
+    fields = {"name": "prod", "engine": "postgres", **secrets}
+    version = alice.push(alice.mutation("connection", new_id(), fields))["version"]
+    assert stream.next() == {"version": version}
+    stream.close()
+    received = "\n".join(stream.lines)
+    assert f'"version": {version}' in received or f'"version":{version}' in received
+    assert [name for name, value in secrets.items() if value in received] == []
 
 
 def test_heartbeat(server: str, team: Team) -> None:
